@@ -1,0 +1,79 @@
+#include "backend/backend.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "backend/cpu/cpu_backend.h"
+#include "core/error.h"
+
+#ifdef DIGITS_HAVE_CUDA
+#include "kernels/cuda_backend.h"
+#endif
+
+namespace digits {
+
+std::string ConvShape::describe() const {
+  return fmt::format("Conv(in=[{},{},{},{}],k={},kernel={}x{},s={}x{},p={}x{},d={}x{},g={})", n, c,
+                     h, w, k, kh, kw, sh, sw, ph, pw, dh, dw, groups);
+}
+
+// Caffe's pooling output size: ceil rule, then drop a last window that would start in the
+// padding only.
+static int64_t pool_out(int64_t in, int64_t k, int64_t s, int64_t p) {
+  int64_t out = (in + 2 * p - k + s - 1) / s + 1;
+  if (p > 0 && (out - 1) * s >= in + p) --out;
+  return out;
+}
+
+int64_t PoolShape::out_h() const { return pool_out(h, kh, sh, ph); }
+int64_t PoolShape::out_w() const { return pool_out(w, kw, sw, pw); }
+
+std::string PoolShape::describe() const {
+  return fmt::format("Pool({},in=[{},{},{},{}],kernel={}x{},s={}x{},p={}x{})",
+                     method == PoolMethod::max ? "max" : "ave", n, c, h, w, kh, kw, sh, sw, ph,
+                     pw);
+}
+
+Backend& cpu_backend() {
+  static CpuBackend backend;
+  return backend;
+}
+
+bool cuda_available(std::string* why) {
+#ifdef DIGITS_HAVE_CUDA
+  return cuda_probe(why);
+#else
+  if (why) *why = "this build of digits has no CUDA backend (built with DIGITS_CUDA=OFF or no nvcc)";
+  return false;
+#endif
+}
+
+Backend& backend_for(const std::string& device_spec) {
+  if (device_spec == "cpu") return cpu_backend();
+  if (device_spec == "auto") {
+    std::string why;
+    if (cuda_available(&why)) return backend_for("gpu:0");
+    std::fprintf(stderr, "digits: device auto: using the CPU (%s)\n", why.c_str());
+    return cpu_backend();
+  }
+  int index = 0;
+  if (device_spec != "gpu") {
+    if (device_spec.rfind("gpu:", 0) != 0)
+      fail_usage("device: expected cpu, gpu, gpu:N or auto, got \"{}\"", device_spec);
+    char* end = nullptr;
+    long parsed = std::strtol(device_spec.c_str() + 4, &end, 10);
+    if (end == device_spec.c_str() + 4 || *end != '\0' || parsed < 0)
+      fail_usage("device: expected gpu:N with N a GPU index, got \"{}\"", device_spec);
+    index = static_cast<int>(parsed);
+  }
+  std::string why;
+  if (!cuda_available(&why)) fail(ExitCode::missing, "device {}: no usable GPU: {}", device_spec, why);
+#ifdef DIGITS_HAVE_CUDA
+  return cuda_backend(index);
+#else
+  (void)index;
+  fail(ExitCode::missing, "device {}: {}", device_spec, why);
+#endif
+}
+
+}  // namespace digits

@@ -1,0 +1,23 @@
+// PLACEHOLDER: to be implemented (session scaffolding).
+#include "core/error.h"
+#include "nn/layer_registry.h"
+
+namespace digits {
+
+std::unique_ptr<Layer> make_relu_layer(const LayerConfig& config, const LayerContext&) {
+  config.fail_key(nullptr, "layer type not implemented yet");
+}
+
+std::unique_ptr<Layer> make_sigmoid_layer(const LayerConfig& config, const LayerContext&) {
+  config.fail_key(nullptr, "layer type not implemented yet");
+}
+
+std::unique_ptr<Layer> make_tanh_layer(const LayerConfig& config, const LayerContext&) {
+  config.fail_key(nullptr, "layer type not implemented yet");
+}
+
+std::unique_ptr<Layer> make_elu_layer(const LayerConfig& config, const LayerContext&) {
+  config.fail_key(nullptr, "layer type not implemented yet");
+}
+
+}  // namespace digits
