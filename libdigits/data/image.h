@@ -1,0 +1,96 @@
+// Image decoding, resizing and encoding for dataset ingestion and inference.
+//
+// Decoders: libjpeg-turbo (TurboJPEG API) for JPEG, libpng for PNG, stb_image for BMP, GIF,
+// TGA and PNM. The format is chosen by magic bytes, never by file extension. Every decoder
+// checks the header's pixel count against DecodeOptions::max_pixels before it allocates.
+// Errors in the input are digits::Error(ExitCode::data) with the reason.
+//
+// Implementation: image_probe.cpp (magic bytes, headers), image_decode.cpp (decoders, colour
+// conversion), image_exif.cpp (JPEG EXIF orientation), image_resize.cpp (resize modes,
+// resampling), image_encode.cpp (PNG/JPEG encoders, file writing).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/rng.h"
+
+namespace digits {
+
+enum class ImageFormat { unknown, png, jpeg, bmp, gif, tga, pnm, tiff };
+// "png", "jpeg", "bmp", "gif", "tga", "pnm", "tiff", "unknown".
+const char* image_format_name(ImageFormat format);
+
+struct ImageInfo {
+  ImageFormat format = ImageFormat::unknown;
+  int64_t width = 0, height = 0;  // as stored (before any EXIF orientation is applied)
+  int channels_in_file = 0;       // 1 gray, 2 gray+alpha, 3 colour, 4 colour+alpha or CMYK
+};
+
+// Identifies the format by magic bytes and reads width/height from the header without
+// decoding. Throws Error(data) "not an image" (unrecognised signature) or "truncated header".
+// TIFF is recognised by its signature but decode_image() rejects it (no TIFF decoder).
+ImageInfo probe_image(const uint8_t* bytes, size_t size);
+
+// 8-bit interleaved pixels, rows top to bottom, no row padding:
+// pixels.size() == width * height * channels; channels 1 = gray, 3 = RGB.
+struct Image {
+  int64_t width = 0, height = 0;
+  int channels = 0;
+  std::vector<uint8_t> pixels;  // (height, width, channels)
+};
+
+struct DecodeOptions {
+  int channels = 3;                   // 1 (gray) or 3 (RGB)
+  int64_t max_pixels = 100'000'000;   // width * height in the header above this is refused
+  // Optional hint: the caller will resize the result to about this size (0 = no hint). A JPEG
+  // much larger than this is then decoded with libjpeg-turbo's DCT scaling to the smallest
+  // scaled size that is still >= target in both dimensions (after EXIF orientation), which is
+  // several times faster. The result is then NOT at full resolution; resize it afterwards.
+  int64_t target_width = 0, target_height = 0;
+};
+
+// Decodes to options.channels as DIGITS (PIL) did: alpha composited on white, gray replicated to
+// colour, colour to gray by ITU-R 601-2 luma (L = (R*299 + G*587 + B*114) / 1000, truncated, as
+// PIL's convert("L")), palette expanded, 16-bit reduced to 8, CMYK/YCCK JPEG converted to RGB
+// (Adobe inverted CMYK, as PIL), EXIF orientation applied for JPEG. Throws Error(data) with the
+// reason: "truncated", "corrupt JPEG data: ...", "image 65500x65500 exceeds --max-pixels N", ...
+Image decode_image(const uint8_t* bytes, size_t size, const DecodeOptions& options);
+// Reads the whole file and decodes it; every error message starts with the path.
+// I/O failures are Error(runtime), bad content Error(data).
+Image read_image_file(const std::string& path, const DecodeOptions& options);
+
+// How resize_image() reaches the target size (DIGITS's digits/utils/image.py resize_image).
+enum class ResizeMode { squash, crop, fill, half_crop };
+// "squash", "crop", "fill", "half_crop" (also accepts "half-crop"); anything else is a usage
+// error listing the choices.
+ResizeMode parse_resize_mode(const std::string& name);
+const char* resize_mode_name(ResizeMode mode);
+
+// DIGITS's semantics, exactly:
+//  squash    stretch to width x height.
+//  crop      scale by the larger ratio so the image covers the target, centre-crop the excess.
+//  fill      scale by the smaller ratio so the image fits, pad both sides of the short dimension
+//            with uniform random noise 0..255 (per pixel and channel, drawn from rng).
+//  half_crop scale to halfway between the fill and crop sizes, crop the long side, noise-pad
+//            the short side.
+// An image already width x height is returned unchanged (rng untouched). Resampling is
+// bilinear, antialiased when shrinking (PIL's BILINEAR filter, support scaled by the ratio).
+// The result has the input's channel count.
+Image resize_image(const Image& image, int64_t width, int64_t height, ResizeMode mode, Rng& rng);
+
+// Bilinear (antialiased when shrinking) resample of the whole image to width x height, as PIL's
+// Image.resize(size, Image.BILINEAR). The building block of resize_image().
+Image resample_bilinear(const Image& image, int64_t width, int64_t height);
+
+// Encoders: 8-bit gray or RGB in, file bytes out. Throw Error(runtime) if the library fails.
+std::vector<uint8_t> encode_png(const Image& image);
+std::vector<uint8_t> encode_jpeg(const Image& image, int quality);  // quality 1..100, 4:2:0
+
+// Writes PNG or JPEG chosen by the extension (.png, .jpg, .jpeg; case-insensitive; anything
+// else is a usage error), atomically: written to a temporary name beside it, then renamed.
+void write_image_file(const std::string& path, const Image& image, int jpeg_quality = 90);
+
+}  // namespace digits
