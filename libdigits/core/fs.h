@@ -1,0 +1,20 @@
+// Files that are either absent or complete: everything we publish is written under a temporary
+// name in the same directory, flushed, and renamed into place (DESIGN.md section 5b).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace digits {
+
+// Writes `content` to path.tmp-<pid>, fsyncs, renames to `path`. Error(runtime) naming the
+// path on failure (disk full, permissions), with the temporary removed.
+void write_file_atomic(const std::string& path, std::string_view content);
+// Whole file into memory; Error(usage) if missing, Error(runtime) if unreadable; refuses files
+// larger than max_bytes with Error(data).
+std::string read_file(const std::string& path, size_t max_bytes = size_t(1) << 30);
+// Appends one line (a '\n' is added) and flushes: for logs that a crash must not truncate
+// mid-line more than the last line.
+void append_line(const std::string& path, std::string_view line);
+
+}  // namespace digits
