@@ -54,6 +54,15 @@ LayerConfig::LayerConfig(YAML::Node node, std::string file, int index)
   tops = names("top");
 }
 
+LayerConfig LayerConfig::section(YAML::Node node, std::string file, std::string key_prefix) {
+  LayerConfig view;
+  view.node_ = std::move(node);
+  view.file_ = std::move(file);
+  view.is_section_ = true;
+  view.key_prefix_ = std::move(key_prefix);
+  return view;
+}
+
 bool LayerConfig::has(const char* key) const { return node_.IsMap() && node_[key].IsDefined(); }
 
 YAML::Node LayerConfig::node(const char* key) const {
@@ -63,6 +72,7 @@ YAML::Node LayerConfig::node(const char* key) const {
 
 std::string LayerConfig::where(const char* key) const {
   YAML::Node at = key && has(key) ? node_[key] : node_;
+  if (is_section_) return yaml_position(file_, at);
   std::string layer = name.empty() ? fmt::format("layers[{}]", index_)
                                    : fmt::format("layer '{}'", name);
   if (!type.empty()) layer += " (" + type + ")";
@@ -71,7 +81,7 @@ std::string LayerConfig::where(const char* key) const {
 
 void LayerConfig::fail_key(const char* key, const std::string& message) const {
   if (key)
-    fail_usage("{}: {}: {}", where(key), key, message);
+    fail_usage("{}: {}{}: {}", where(key), key_prefix_, key, message);
   fail_usage("{}: {}", where(nullptr), message);
 }
 

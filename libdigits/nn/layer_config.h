@@ -20,6 +20,9 @@ class LayerConfig {
   LayerConfig() = default;
   // file: the spec's path (for messages); index: position in the layers list.
   LayerConfig(YAML::Node node, std::string file, int index);
+  // A view of a section that is not a layer (job spec keys, fillers): messages read
+  // "file:line:col: <key_prefix><key>: message", e.g. "job.yaml:3:9: transforms.crop: ...".
+  static LayerConfig section(YAML::Node node, std::string file, std::string key_prefix);
 
   std::string name;
   std::string type;
@@ -52,6 +55,8 @@ class LayerConfig {
   YAML::Node node_;
   std::string file_;
   int index_ = 0;
+  bool is_section_ = false;
+  std::string key_prefix_;
 };
 
 // A YAML scalar's position as "file:line:col" (1-based).
