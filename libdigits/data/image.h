@@ -5,9 +5,11 @@
 // checks the header's pixel count against DecodeOptions::max_pixels before it allocates.
 // Errors in the input are digits::Error(ExitCode::data) with the reason.
 //
-// Implementation: image_probe.cpp (magic bytes, headers), image_decode.cpp (decoders, colour
-// conversion), image_exif.cpp (JPEG EXIF orientation), image_resize.cpp (resize modes,
-// resampling), image_encode.cpp (PNG/JPEG encoders, file writing).
+// Implementation, one concern per file: image_probe.cpp (magic bytes, headers, dispatch),
+// image_decode_jpeg.cpp, image_decode_png.cpp, image_decode_stb.cpp (one decoder each),
+// image_convert.cpp (PIL's channel arithmetic), image_exif.cpp (EXIF orientation),
+// image_resize.cpp (resampling and resize modes), image_encode.cpp (encoders, file writing);
+// image_internal.h is private to them.
 #pragma once
 
 #include <cstddef>

@@ -1,0 +1,153 @@
+// JPEG decoding with libjpeg-turbo's TurboJPEG API: gray, YCbCr and CMYK/YCCK JPEGs, optional
+// DCT-domain downscaling, EXIF orientation.
+#include <turbojpeg.h>
+
+#include <cstring>
+#include <string>
+
+#include "core/error.h"
+#include "data/image_internal.h"
+
+namespace digits::image_detail {
+
+namespace {
+
+// One decompressor per thread, reused: creating one allocates libjpeg's state every time.
+tjhandle thread_decompressor() {
+  struct Handle {
+    tjhandle handle = tjInitDecompress();
+    ~Handle() {
+      if (handle != nullptr) tjDestroy(handle);
+    }
+  };
+  thread_local Handle decompressor;
+  if (decompressor.handle == nullptr)
+    fail_runtime("cannot initialise libjpeg-turbo: {}", tjGetErrorStr2(nullptr));
+  return decompressor.handle;
+}
+
+// Scratch for conversions (CMYK -> RGB, RGB -> gray), kept per thread so that steady-state
+// ingestion touches no fresh pages; released when an unusually large image grew it.
+std::vector<uint8_t>& thread_scratch() {
+  thread_local std::vector<uint8_t> scratch;
+  return scratch;
+}
+void release_scratch_if_huge() {
+  auto& scratch = thread_scratch();
+  if (scratch.capacity() > (size_t{64} << 20)) std::vector<uint8_t>().swap(scratch);
+}
+
+// True when an EOI marker follows the last SOS marker: the entropy-coded data is complete.
+// (0xFF 0xDA / 0xFF 0xD9 cannot occur inside entropy-coded data, which stuffs every 0xFF.)
+bool has_eoi_after_last_sos(const uint8_t* bytes, size_t size) {
+  size_t last_sos = 0;
+  for (size_t i = size; i-- > 1;) {
+    if (bytes[i - 1] == 0xFF && bytes[i] == 0xDA) {
+      last_sos = i;
+      break;
+    }
+  }
+  if (last_sos == 0) return false;
+  for (size_t i = last_sos + 1; i + 1 < size; ++i)
+    if (bytes[i] == 0xFF && bytes[i + 1] == 0xD9) return true;
+  return false;
+}
+
+// The smallest DCT scaling factor (<= 1) whose output is still >= the target in both
+// dimensions; 1/1 when there is no target or no factor shrinks enough to matter.
+tjscalingfactor pick_scaling_factor(int width, int height, int64_t target_width,
+                                    int64_t target_height) {
+  tjscalingfactor best{1, 1};
+  if (target_width <= 0 || target_height <= 0) return best;
+  int count = 0;
+  const tjscalingfactor* factors = tjGetScalingFactors(&count);
+  if (factors == nullptr) return best;
+  int64_t best_pixels = int64_t{width} * height;
+  for (int i = 0; i < count; ++i) {
+    const tjscalingfactor& f = factors[i];
+    if (f.num > f.denom) continue;  // enlarging factors
+    int64_t w = TJSCALED(width, f), h = TJSCALED(height, f);
+    if (w >= target_width && h >= target_height && w * h < best_pixels) {
+      best = f;
+      best_pixels = w * h;
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
+Image decode_jpeg(const uint8_t* bytes, size_t size, const ImageInfo& info,
+                  const DecodeOptions& options) {
+  tjhandle handle = thread_decompressor();
+  const auto jpeg_size = static_cast<unsigned long>(size);
+  int width = 0, height = 0, subsampling = 0, colorspace = 0;
+  if (tjDecompressHeader3(handle, bytes, jpeg_size, &width, &height, &subsampling, &colorspace) !=
+      0)
+    fail_data("corrupt JPEG data: {}", tjGetErrorStr2(handle));
+  if (width != info.width || height != info.height)
+    fail_data("corrupt JPEG data: frame header says {}x{}, decoder says {}x{}", info.width,
+              info.height, width, height);
+  check_pixel_limit(width, height, options.max_pixels);
+
+  // The caller's target is for the upright image; orientations 5..8 swap the stored axes.
+  const int orientation = jpeg_exif_orientation(bytes, size);
+  int64_t target_width = options.target_width, target_height = options.target_height;
+  if (orientation >= 5) std::swap(target_width, target_height);
+  const tjscalingfactor factor = pick_scaling_factor(width, height, target_width, target_height);
+  const int out_width = TJSCALED(width, factor), out_height = TJSCALED(height, factor);
+  const int64_t pixel_count = int64_t{out_width} * out_height;
+
+  // Decode straight into the result where libjpeg can produce the wanted layout (gray->gray,
+  // gray->RGB, YCbCr->RGB); otherwise into scratch and convert with PIL's arithmetic
+  // (YCbCr->RGB->luma, CMYK->RGB[->luma]), which is what DIGITS stored.
+  const bool is_cmyk = colorspace == TJCS_CMYK || colorspace == TJCS_YCCK;
+  const bool is_gray = colorspace == TJCS_GRAY;
+  Image image;
+  image.width = out_width;
+  image.height = out_height;
+  image.channels = options.channels;
+  image.pixels.resize(static_cast<size_t>(pixel_count) * options.channels);
+  int pixel_format = TJPF_RGB, decoded_channels = 3;
+  uint8_t* destination = image.pixels.data();
+  if (is_cmyk) {
+    pixel_format = TJPF_CMYK;
+    decoded_channels = 4;
+  } else if (is_gray && options.channels == 1) {
+    pixel_format = TJPF_GRAY;
+    decoded_channels = 1;
+  }
+  std::vector<uint8_t>& scratch = thread_scratch();
+  if (decoded_channels != options.channels) {
+    scratch.resize(static_cast<size_t>(pixel_count) * decoded_channels);
+    destination = scratch.data();
+  }
+  // Exact IDCT and smooth upsampling (the libjpeg defaults PIL decodes with); refuse
+  // progressive files with absurd scan counts (a known CPU exhaustion attack).
+  const int flags = TJFLAG_ACCURATEDCT | TJFLAG_LIMITSCANS;
+  if (tjDecompress2(handle, bytes, jpeg_size, destination, out_width, 0, out_height, pixel_format,
+                    flags) != 0) {
+    const bool warning_only = tjGetErrorCode(handle) == TJERR_WARNING;
+    const std::string message = tjGetErrorStr2(handle);
+    // libjpeg recovers from damaged entropy data with a warning, and PIL (hence DIGITS) kept
+    // such images; a file that ends early is what PIL refused ("image file is truncated").
+    if (!warning_only) fail_data("corrupt JPEG data: {}", message);
+    if (message.rfind("Premature end", 0) == 0 || !has_eoi_after_last_sos(bytes, size))
+      fail_data("truncated JPEG data: {}", message);
+  }
+  if (decoded_channels != options.channels) {
+    if (is_cmyk && options.channels == 3) {
+      cmyk_inverted_to_rgb(scratch.data(), image.pixels.data(), pixel_count);
+    } else if (is_cmyk) {  // CMYK -> RGB -> luma, in place in scratch (RGB fits in CMYK's room)
+      cmyk_inverted_to_rgb(scratch.data(), scratch.data(), pixel_count);
+      convert_channels(scratch.data(), 3, image.pixels.data(), 1, pixel_count);
+    } else {
+      convert_channels(scratch.data(), decoded_channels, image.pixels.data(), options.channels,
+                       pixel_count);
+    }
+    release_scratch_if_huge();
+  }
+  return apply_orientation(std::move(image), orientation);
+}
+
+}  // namespace digits::image_detail
