@@ -1,0 +1,53 @@
+// Small checks shared by the layers that view a blob around an axis (Softmax, SoftmaxWithLoss,
+// Accuracy, Scale, Concat, Flatten) and by those that read class labels (SoftmaxWithLoss,
+// Accuracy). Errors name the layer, the key and the shapes.
+#pragma once
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/tensor.h"
+#include "nn/layer_config.h"
+
+namespace digits::layer_detail {
+
+// `axis` of a blob with `num_axes` axes, negative counting from the end (Caffe's
+// CanonicalAxisIndex); a usage error naming the layer, key and shape when out of range.
+inline int canonical_axis(const LayerConfig& config, const char* key, int64_t axis,
+                          const Tensor& blob) {
+  const int64_t num_axes = blob.num_axes();
+  if (axis < -num_axes || axis >= num_axes)
+    config.fail_key(key, fmt::format("axis {} is out of range for a bottom of shape {} (valid: "
+                                     "{} to {})",
+                                     axis, blob.shape_string(), -num_axes, num_axes - 1));
+  return static_cast<int>(axis < 0 ? axis + num_axes : axis);
+}
+
+// The optional `ignore_label` key: an int (a class index such as 255, or a negative marker).
+inline int ignore_label_setting(const LayerConfig& config) {
+  const int64_t value = config.get_int("ignore_label", -1);
+  if (value < -(int64_t(1) << 24) || value > (int64_t(1) << 24))
+    config.fail_key("ignore_label", fmt::format("{} is out of range: labels are stored as "
+                                                "floats, exact up to 2^24",
+                                                value));
+  return static_cast<int>(value);
+}
+
+// Class labels are integers stored as floats, one per position. Each must be in [0, classes)
+// or equal ignore_label (when has_ignore). A data error naming the layer, position and value.
+inline void check_class_labels(const LayerConfig& config, const std::vector<float>& labels,
+                               int64_t classes, bool has_ignore, int ignore_label) {
+  for (size_t p = 0; p < labels.size(); ++p) {
+    const float value = labels[p];
+    if (has_ignore && value == static_cast<float>(ignore_label)) continue;
+    if (value >= 0.0f && value < static_cast<float>(classes) && value == std::floor(value))
+      continue;
+    fail_data("{}: label {} at position {} is not a class index in [0, {}){}", config.where(),
+              value, p, classes,
+              has_ignore ? fmt::format(" nor ignore_label {}", ignore_label) : std::string());
+  }
+}
+
+}  // namespace digits::layer_detail
