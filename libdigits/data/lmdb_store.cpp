@@ -1,0 +1,212 @@
+#include "data/lmdb_store.h"
+
+#include <lmdb.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "core/error.h"
+
+namespace digits {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool is_corruption(int rc) {
+  return rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_INVALID ||
+         rc == MDB_VERSION_MISMATCH;
+}
+
+[[noreturn]] void lmdb_fail(const std::string& dir, const char* operation, int rc) {
+  fail(is_corruption(rc) ? ExitCode::data : ExitCode::runtime, "{}: LMDB {} failed: {}", dir,
+       operation, mdb_strerror(rc));
+}
+
+void check(int rc, const std::string& dir, const char* operation) {
+  if (rc != MDB_SUCCESS) lmdb_fail(dir, operation, rc);
+}
+
+// Largest map we will grow to before calling it a failure: far beyond any disk here, so it is
+// only reached if LMDB keeps reporting MAP_FULL for a reason other than the map size.
+constexpr size_t kMaxMapBytes = size_t{1} << 46;
+
+// Aborts a write transaction unless it was committed.
+struct TxnGuard {
+  MDB_txn* txn = nullptr;
+  ~TxnGuard() {
+    if (txn) mdb_txn_abort(txn);
+  }
+};
+
+}  // namespace
+
+LmdbWriter::LmdbWriter(const std::string& dir) : LmdbWriter(dir, Options{}) {}
+
+LmdbWriter::LmdbWriter(const std::string& dir, const Options& options)
+    : dir_(dir), options_(options), map_bytes_(options.initial_map_bytes) {
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !fs::is_empty(dir, ec))
+    fail_runtime("{}: cannot create LMDB database: the directory exists and is not empty", dir);
+  fs::create_directories(dir, ec);
+  if (ec) fail_runtime("{}: cannot create directory: {}", dir, ec.message());
+  check(mdb_env_create(&env_), dir_, "env_create");
+  int rc = mdb_env_set_mapsize(env_, map_bytes_);
+  if (rc == MDB_SUCCESS) rc = mdb_env_open(env_, dir_.c_str(), MDB_WRITEMAP | MDB_NOSYNC, 0664);
+  if (rc != MDB_SUCCESS) {
+    mdb_env_close(env_);
+    env_ = nullptr;
+    lmdb_fail(dir_, "env_open", rc);
+  }
+  pending_.reserve(options_.batch_records);
+}
+
+LmdbWriter::~LmdbWriter() { close(); }
+
+void LmdbWriter::close() {
+  if (env_) mdb_env_close(env_);
+  env_ = nullptr;
+}
+
+void LmdbWriter::put(std::string key, std::string value) {
+  if (finished_) fail_runtime("{}: put after finish", dir_);
+  pending_bytes_ += key.size() + value.size();
+  pending_.emplace_back(std::move(key), std::move(value));
+  if (pending_.size() >= options_.batch_records || pending_bytes_ >= options_.batch_bytes)
+    commit_pending();
+}
+
+void LmdbWriter::commit_pending() {
+  if (pending_.empty()) return;
+  for (;;) {
+    TxnGuard guard;
+    check(mdb_txn_begin(env_, nullptr, 0, &guard.txn), dir_, "txn_begin");
+    MDB_dbi dbi;
+    check(mdb_dbi_open(guard.txn, nullptr, 0, &dbi), dir_, "dbi_open");
+    int rc = MDB_SUCCESS;
+    for (auto& [key, value] : pending_) {
+      MDB_val k{key.size(), key.data()};
+      MDB_val v{value.size(), value.data()};
+      rc = mdb_put(guard.txn, dbi, &k, &v, MDB_NOOVERWRITE);
+      if (rc == MDB_KEYEXIST) fail_runtime("{}: duplicate key '{}'", dir_, key);
+      if (rc != MDB_SUCCESS) break;
+    }
+    if (rc == MDB_SUCCESS) {
+      rc = mdb_txn_commit(guard.txn);
+      guard.txn = nullptr;  // a commit frees the transaction whether it succeeds or not
+    }
+    if (rc == MDB_MAP_FULL) {
+      if (guard.txn) {
+        mdb_txn_abort(guard.txn);
+        guard.txn = nullptr;
+      }
+      if (map_bytes_ >= kMaxMapBytes) lmdb_fail(dir_, "put (map cannot grow further)", rc);
+      map_bytes_ *= 2;
+      check(mdb_env_set_mapsize(env_, map_bytes_), dir_, "env_set_mapsize");
+      continue;  // replay the whole batch in a fresh transaction
+    }
+    check(rc, dir_, "put/commit");
+    break;
+  }
+  committed_ += pending_.size();
+  pending_.clear();
+  pending_bytes_ = 0;
+}
+
+void LmdbWriter::finish() {
+  if (finished_) return;
+  commit_pending();
+  check(mdb_env_sync(env_, 1), dir_, "env_sync");
+  MDB_envinfo info;
+  MDB_stat stat;
+  check(mdb_env_info(env_, &info), dir_, "env_info");
+  check(mdb_env_stat(env_, &stat), dir_, "env_stat");
+  close();
+  finished_ = true;
+  // MDB_WRITEMAP sized the file to the whole map (sparse). Trim it to the pages in use so the
+  // dataset's size on disk and in a tarball is what it holds; readers never touch pages past
+  // me_last_pgno.
+  std::string data_file = dir_ + "/data.mdb";
+  off_t used = static_cast<off_t>((info.me_last_pgno + 1) * static_cast<size_t>(stat.ms_psize));
+  struct stat st;
+  if (::stat(data_file.c_str(), &st) == 0 && st.st_size > used) {
+    if (::truncate(data_file.c_str(), used) != 0)
+      fail_runtime("{}: cannot trim to {} bytes: {}", data_file, used, std::strerror(errno));
+  }
+}
+
+LmdbReader::LmdbReader(const std::string& dir) : dir_(dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) fail_usage("{}: no such LMDB directory", dir);
+  if (!fs::exists(fs::path(dir) / "data.mdb", ec))
+    fail_data("{}: not an LMDB database (no data.mdb)", dir);
+  check(mdb_env_create(&env_), dir_, "env_create");
+  int rc = mdb_env_open(env_, dir_.c_str(), MDB_RDONLY | MDB_NOLOCK | MDB_NOTLS, 0664);
+  if (rc != MDB_SUCCESS) {
+    mdb_env_close(env_);
+    env_ = nullptr;
+    if (rc == MDB_INVALID) fail_data("{}: not an LMDB database: {}", dir_, mdb_strerror(rc));
+    lmdb_fail(dir_, "env_open", rc);
+  }
+}
+
+LmdbReader::~LmdbReader() {
+  if (env_) mdb_env_close(env_);
+}
+
+namespace {
+struct ReadTxn {
+  MDB_txn* txn = nullptr;
+  MDB_dbi dbi = 0;
+  ReadTxn(MDB_env* env, const std::string& dir) {
+    check(mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn), dir, "txn_begin");
+    int rc = mdb_dbi_open(txn, nullptr, 0, &dbi);
+    if (rc != MDB_SUCCESS) {
+      mdb_txn_abort(txn);
+      lmdb_fail(dir, "dbi_open", rc);
+    }
+  }
+  ~ReadTxn() { mdb_txn_abort(txn); }
+};
+}  // namespace
+
+size_t LmdbReader::count() const {
+  ReadTxn read(env_, dir_);
+  MDB_stat stat;
+  check(mdb_stat(read.txn, read.dbi, &stat), dir_, "stat");
+  return stat.ms_entries;
+}
+
+std::optional<std::string> LmdbReader::get(std::string_view key) const {
+  ReadTxn read(env_, dir_);
+  MDB_val k{key.size(), const_cast<char*>(key.data())};
+  MDB_val v;
+  int rc = mdb_get(read.txn, read.dbi, &k, &v);
+  if (rc == MDB_NOTFOUND) return std::nullopt;
+  check(rc, dir_, "get");
+  return std::string(static_cast<const char*>(v.mv_data), v.mv_size);
+}
+
+void LmdbReader::for_each(
+    const std::function<bool(std::string_view key, std::string_view value)>& visit) const {
+  ReadTxn read(env_, dir_);
+  MDB_cursor* cursor = nullptr;
+  check(mdb_cursor_open(read.txn, read.dbi, &cursor), dir_, "cursor_open");
+  struct CursorGuard {
+    MDB_cursor* c;
+    ~CursorGuard() { mdb_cursor_close(c); }
+  } cursor_guard{cursor};
+  MDB_val k, v;
+  int rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST);
+  while (rc == MDB_SUCCESS) {
+    if (!visit(std::string_view(static_cast<const char*>(k.mv_data), k.mv_size),
+               std::string_view(static_cast<const char*>(v.mv_data), v.mv_size)))
+      return;
+    rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
+  }
+  if (rc != MDB_NOTFOUND) lmdb_fail(dir_, "cursor_get", rc);
+}
+
+}  // namespace digits
