@@ -1,0 +1,586 @@
+#include "train/trainer.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "backend/backend.h"
+#include "core/error.h"
+#include "core/fs.h"
+#include "core/signals.h"
+#include "core/yaml_safe.h"
+#include "data/batch_loader.h"
+#include "nn/net.h"
+#include "nn/net_spec.h"
+#include "train/job_dir.h"
+#include "train/job_spec.h"
+#include "train/safetensors.h"
+#include "train/solver.h"
+#include "train/solver_state.h"
+#include "train/training_log.h"
+
+namespace digits {
+
+namespace fs = std::filesystem;
+
+std::string dataset_resize_mode(const std::string& dataset_dir);
+
+namespace {
+
+std::string join(const std::string& dir, const std::string& name) {
+  return (fs::path(dir) / name).string();
+}
+
+std::string hostname() {
+  char buf[256] = {};
+  gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+// Everything a run needs, resolved from the spec and the dataset.
+struct Plan {
+  JobSpec spec;
+  YAML::Node root;          // the spec as given (for job.yaml)
+  DatasetView dataset;
+  NetSpec net;
+  std::string network_path;
+  int64_t batch_size = 0, val_batch_size = 0;
+  int64_t train_count = 0, iterations_per_epoch = 0, total_iterations = 0;
+  SolverConfig solver;
+  YAML::Node solver_yaml;   // resolved, for job.yaml
+};
+
+YAML::Node solver_to_yaml(const SolverConfig& c) {
+  YAML::Node node(YAML::NodeType::Map);
+  node["type"] = solver_type_name(c.type);
+  node["base_lr"] = c.base_lr;
+  node["momentum"] = c.momentum;
+  node["momentum2"] = c.momentum2;
+  node["rms_decay"] = c.rms_decay;
+  node["delta"] = c.delta;
+  node["weight_decay"] = c.weight_decay;
+  YAML::Node policy(YAML::NodeType::Map);
+  policy["type"] = lr_policy_name(c.lr_policy.type);
+  policy["gamma"] = c.lr_policy.gamma;
+  policy["power"] = c.lr_policy.power;
+  policy["step_size"] = c.lr_policy.step_size;
+  YAML::Node steps(YAML::NodeType::Sequence);
+  for (int64_t s : c.lr_policy.stepvalues) steps.push_back(s);
+  policy["stepvalues"] = steps;
+  node["lr_policy"] = policy;
+  return node;
+}
+
+Plan make_plan(const YAML::Node& root, const std::string& file, int64_t cache_probe_records = 0) {
+  (void)cache_probe_records;
+  Plan plan;
+  plan.root = root;
+  plan.spec = parse_job_spec(root, file);
+  JobSpec& spec = plan.spec;
+  if (spec.dataset.empty())
+    fail_usage("no dataset: give --dataset DIR or `dataset:` in the job spec");
+  plan.dataset = open_dataset_view(spec.dataset);
+  plan.network_path = find_network(spec.network);
+  NetSpecOptions net_options;
+  net_options.classes = spec.classes > 0 ? spec.classes
+                                         : static_cast<int64_t>(plan.dataset.labels.size());
+  plan.net = load_net_spec(plan.network_path, net_options);
+
+  // The network's data input must match what the loader produces.
+  const DatasetView& ds = plan.dataset;
+  int64_t out_h = spec.transforms.crop > 0 ? spec.transforms.crop : ds.height;
+  int64_t out_w = spec.transforms.crop > 0 ? spec.transforms.crop : ds.width;
+  Shape produced = {ds.channels, out_h, out_w};
+  bool found_data = false;
+  for (const auto& [name, shape] : plan.net.inputs) {
+    if (name != "data") continue;
+    found_data = true;
+    if (shape != produced)
+      fail_usage("network {} expects data of shape {}, but dataset {} gives {} (records {}x{}x{}{}); "
+                 "use a dataset of the right size or set transforms.crop",
+                 plan.network_path, shape_string(shape), ds.dir, shape_string(produced),
+                 ds.channels, ds.height, ds.width,
+                 spec.transforms.crop > 0 ? fmt::format(", crop {}", spec.transforms.crop) : "");
+  }
+  if (!found_data) fail_usage("network {}: no `data` input to feed images to", plan.network_path);
+
+  plan.batch_size = spec.batch_size > 0 ? spec.batch_size
+                                        : (plan.net.batch_size > 0 ? plan.net.batch_size : 64);
+  plan.val_batch_size = plan.net.val_batch_size > 0 ? plan.net.val_batch_size : plan.batch_size;
+  {
+    LmdbReader reader(ds.db_path("train"));
+    plan.train_count = static_cast<int64_t>(reader.count());
+  }
+  int64_t per_update = plan.batch_size * spec.batch_accumulation;
+  plan.iterations_per_epoch = (plan.train_count + per_update - 1) / per_update;
+  plan.total_iterations = plan.iterations_per_epoch * spec.epochs;
+  plan.solver = parse_solver_config(spec.solver, file.empty() ? "job spec" : file,
+                                    plan.total_iterations);
+  plan.solver_yaml = solver_to_yaml(plan.solver);
+  return plan;
+}
+
+YAML::Node load_spec_root(const TrainRequest& request) {
+  YAML::Node root = request.spec_file.empty() ? YAML::Node(YAML::NodeType::Map)
+                                              : load_yaml_file(request.spec_file);
+  if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
+  if (!root.IsMap()) fail_usage("{}: expected a mapping of job spec keys", request.spec_file);
+  if (!request.dataset.empty()) root["dataset"] = request.dataset;
+  if (!request.network.empty()) root["network"] = request.network;
+  if (!request.device.empty()) root["device"] = request.device;
+  for (const auto& assignment : request.sets) apply_override(root, assignment);
+  return root;
+}
+
+// network.yaml in the job dir: the spec as trained, with `classes` fixed to the job's value.
+std::string network_yaml_for_job(const Plan& plan) {
+  YAML::Node node = YAML::Load(plan.net.text);
+  if (plan.net.uses_classes || node["classes"]) node["classes"] = plan.net.classes;
+  YAML::Emitter out;
+  out << node;
+  return std::string(out.c_str()) + "\n";
+}
+
+void create_job_dir(const Plan& plan, const TrainRequest& request) {
+  const std::string& dir = request.job_dir;
+  if (fs::exists(dir) && !request.force)
+    fail_usage("{} already exists: use --resume to continue it, --resume auto to continue or "
+               "start, or --force to replace it", dir);
+  std::string tmp = fmt::format("{}.tmp-{}", dir, getpid());
+  fs::remove_all(tmp);
+  std::error_code ec;
+  fs::create_directories(fs::path(tmp) / "snapshots", ec);
+  if (ec) fail_runtime("cannot create job dir {}: {}", tmp, ec.message());
+  write_file_atomic(join(tmp, "job.yaml"), job_spec_to_yaml(plan.spec, plan.solver_yaml));
+  write_file_atomic(join(tmp, "network.yaml"), network_yaml_for_job(plan));
+  std::string labels;
+  for (const auto& l : plan.dataset.labels) labels += l + "\n";
+  write_file_atomic(join(tmp, "labels.txt"), labels);
+  std::string mean_src = join(plan.dataset.dir, "mean.binaryproto");
+  if (fs::exists(mean_src)) write_file_atomic(join(tmp, "mean.binaryproto"), read_file(mean_src));
+  Preprocess pre;
+  pre.channels = plan.dataset.channels;
+  pre.height = plan.dataset.height;
+  pre.width = plan.dataset.width;
+  pre.resize_mode = dataset_resize_mode(plan.dataset.dir);
+  pre.crop = plan.spec.transforms.crop;
+  pre.mean = plan.spec.transforms.mean;
+  pre.data_scale = plan.net.data_scale;
+  write_preprocess(tmp, pre);
+  JobStatus status;
+  status.state = "queued";
+  status.started = status.updated = utc_now_iso8601();
+  status.total_iterations = plan.total_iterations;
+  write_status(tmp, status);
+  // Publish: the job dir appears complete or not at all; a replaced one goes only after.
+  std::string old;
+  if (fs::exists(dir)) {
+    old = fmt::format("{}.old-{}", dir, getpid());
+    fs::rename(dir, old);
+  }
+  fs::rename(tmp, dir);
+  if (!old.empty()) fs::remove_all(old);
+}
+
+bool all_finite(Net& net) {
+  for (auto& ref : net.params()) {
+    double s = net.backend().sum_squares(ref.param->value.count(), ref.param->value.data());
+    if (!std::isfinite(s)) return false;
+  }
+  return true;
+}
+
+struct Validation {
+  double loss = 0, top1 = 0, top5 = 0;
+  std::vector<std::pair<std::string, double>> outputs;  // the network's own accuracy tops
+  int64_t count = 0;
+};
+
+}  // namespace
+
+namespace {
+
+class Trainer {
+ public:
+  Trainer(Plan plan, std::string job_dir)
+      : plan_(std::move(plan)), job_dir_(std::move(job_dir)),
+        backend_(&backend_for(plan_.spec.device)) {}
+
+  int run(bool resuming);
+
+ private:
+  void feed(Net& net, const Batch& batch);
+  Validation validate();
+  void snapshot(int64_t iteration, double val_accuracy);
+  double epoch_at(int64_t iteration) const {
+    return static_cast<double>(iteration) * plan_.batch_size * plan_.spec.batch_accumulation /
+           static_cast<double>(plan_.train_count);
+  }
+  void set_status(const std::string& state, int64_t iteration, const std::string& message);
+
+  Plan plan_;
+  std::string job_dir_;
+  Backend* backend_;
+  std::unique_ptr<Net> train_net_, val_net_;
+  std::unique_ptr<Solver> solver_;
+  std::unique_ptr<BatchLoader> train_loader_, val_loader_;
+  std::unique_ptr<TrainingLog> log_;
+  JobStatus status_;
+  std::string scores_blob_;  // the val net's class scores (bottom of its softmax loss)
+};
+
+BatchLoaderOptions loader_options(const Plan& plan, const std::string& split, bool train) {
+  BatchLoaderOptions o;
+  o.db_dir = plan.dataset.db_path(split);
+  o.batch_size = train ? plan.batch_size : plan.val_batch_size;
+  o.channels = plan.dataset.channels;
+  o.height = plan.dataset.height;
+  o.width = plan.dataset.width;
+  o.crop = plan.spec.transforms.crop;
+  o.random_crop = train;
+  o.mirror = train && plan.spec.transforms.mirror;
+  o.shuffle = train;
+  o.seed = plan.spec.seed;
+  o.mean_mode = plan.spec.transforms.mean;
+  o.mean = plan.dataset.mean;
+  o.scale = static_cast<float>(plan.net.data_scale);
+  return o;
+}
+
+void Trainer::feed(Net& net, const Batch& batch) {
+  Tensor& data = net.blob("data");
+  copy_bytes(data.data(), data.device(), batch.data.data(), Device::cpu,
+             static_cast<size_t>(data.count()) * sizeof(float));
+  if (net.has_blob("label")) {
+    Tensor& label = net.blob("label");
+    copy_bytes(label.data(), label.device(), batch.labels.data(), Device::cpu,
+               static_cast<size_t>(label.count()) * sizeof(float));
+  }
+}
+
+void Trainer::set_status(const std::string& state, int64_t iteration, const std::string& message) {
+  status_.state = state;
+  status_.pid = getpid();
+  status_.host = hostname();
+  status_.updated = utc_now_iso8601();
+  status_.iteration = iteration;
+  status_.epoch = epoch_at(iteration);
+  status_.total_iterations = plan_.total_iterations;
+  status_.message = message;
+  write_status(job_dir_, status_);
+}
+
+Validation Trainer::validate() {
+  Validation v;
+  val_net_->copy_params_from(*train_net_);
+  val_loader_->start(0, true);
+  std::map<std::string, double> sums;
+  while (true) {
+    const Batch& batch = val_loader_->next();
+    if (batch.count == 0) break;
+    if (batch.count != val_net_->batch_size()) val_net_->reshape_batch(batch.count);
+    feed(*val_net_, batch);
+    double loss = val_net_->forward(0);
+    v.loss += loss * batch.count;
+    for (const auto& out : val_net_->outputs())
+      if (!out.is_loss) sums[out.name] += out.value * batch.count;
+    if (!scores_blob_.empty()) {
+      std::vector<float> scores = val_net_->blob(scores_blob_).host_data();
+      int64_t classes = static_cast<int64_t>(scores.size()) / batch.count;
+      for (int64_t i = 0; i < batch.count; ++i) {
+        const float* row = scores.data() + i * classes;
+        int64_t label = static_cast<int64_t>(batch.labels[i]);
+        int64_t above = 0;  // classes scoring strictly higher than the true one
+        for (int64_t c = 0; c < classes; ++c) above += row[c] > row[label];
+        v.top1 += above < 1;
+        v.top5 += above < 5;
+      }
+    }
+    v.count += batch.count;
+    if (batch.count < plan_.val_batch_size) break;
+  }
+  val_loader_->stop();
+  if (val_net_->batch_size() != plan_.val_batch_size) val_net_->reshape_batch(plan_.val_batch_size);
+  if (v.count > 0) {
+    v.loss /= v.count;
+    v.top1 /= v.count;
+    v.top5 /= v.count;
+    for (auto& [name, total] : sums) v.outputs.emplace_back(name, total / v.count);
+  }
+  return v;
+}
+
+void Trainer::snapshot(int64_t iteration, double val_accuracy) {
+  // Never replace a good snapshot by non-finite weights (DESIGN.md 5b).
+  if (!all_finite(*train_net_))
+    fail_runtime("iteration {}: weights are not finite; not writing a snapshot", iteration);
+  double epoch = epoch_at(iteration);
+  std::string stem = join(join(job_dir_, "snapshots"), snapshot_stem(epoch));
+  std::vector<std::pair<std::string, const Tensor*>> tensors;
+  for (auto& ref : train_net_->params()) tensors.emplace_back(ref.name, &ref.param->value);
+  std::map<std::string, std::string> meta = {
+      {"format", kWeightsFormat}, {"format_version", "1"},
+      {"network", plan_.net.name}, {"epoch", fmt::format("{}", epoch)},
+      {"iteration", std::to_string(iteration)}};
+  if (val_accuracy >= 0) meta["val_accuracy"] = fmt::format("{}", val_accuracy);
+  save_safetensors(stem + ".safetensors", tensors, meta);
+  // The solver state goes last: a snapshot counts as complete only when both files exist.
+  save_solver_state(stem + ".solverstate.safetensors", *solver_,
+                    {{"data_cursor", std::to_string(iteration * plan_.spec.batch_accumulation)}});
+  log_->note(fmt::format("snapshot {} (epoch {:.4g}, iteration {})", snapshot_stem(epoch) + ".safetensors",
+                         epoch, iteration));
+}
+
+int Trainer::run(bool resuming) {
+  const JobSpec& spec = plan_.spec;
+  log_ = std::make_unique<TrainingLog>(job_dir_);
+  train_net_ = std::make_unique<Net>(plan_.net, Phase::train, plan_.batch_size, *backend_, spec.seed);
+  val_net_ = std::make_unique<Net>(plan_.net, Phase::val, plan_.val_batch_size, *backend_, spec.seed);
+  for (size_t i = 0; i < val_net_->layers().size(); ++i)
+    if (val_net_->layers()[i]->type() == "SoftmaxWithLoss")
+      scores_blob_ = val_net_->layer_bottom_names(i)[0];
+
+  std::vector<SolverParam> params;
+  for (auto& ref : train_net_->params())
+    params.push_back({ref.name, &ref.param->value, ref.param->lr_mult, ref.param->decay_mult,
+                      ref.param->learnable});
+  solver_ = std::make_unique<Solver>(plan_.solver, params, *backend_);
+
+  int64_t start = 0;
+  if (resuming) {
+    std::vector<SnapshotInfo> snapshots = list_snapshots(job_dir_);
+    if (!snapshots.empty()) {
+      const SnapshotInfo& last = snapshots.back();
+      SafetensorsFile weights = load_safetensors(last.weights);
+      for (auto& ref : train_net_->params()) {
+        const SafetensorsTensor& t = weights.tensor(ref.name);
+        if (t.shape != ref.param->value.shape())
+          fail_data("{}: {} has shape {}, the network needs {}", last.weights, ref.name,
+                    shape_string(t.shape), ref.param->value.shape_string());
+        ref.param->value.set_data(t.data);
+      }
+      load_solver_state(last.solver_state, *solver_);
+      start = solver_->iteration();
+      log_->note(fmt::format("resuming from {} at iteration {}", last.weights, start));
+    } else {
+      log_->note("no snapshot yet: starting from the beginning");
+    }
+  } else if (!spec.pretrained.empty()) {
+    SafetensorsFile weights = load_safetensors(spec.pretrained);
+    int loaded = 0;
+    for (auto& ref : train_net_->params()) {
+      if (!weights.contains(ref.name)) {
+        log_->note(fmt::format("pretrained: {} not in {}: keeping its initial values", ref.name,
+                               spec.pretrained));
+        continue;
+      }
+      const SafetensorsTensor& t = weights.tensors.at(ref.name);
+      if (t.shape != ref.param->value.shape()) {
+        log_->note(fmt::format("pretrained: {} has shape {} there, {} here: skipped", ref.name,
+                               shape_string(t.shape), ref.param->value.shape_string()));
+        continue;
+      }
+      ref.param->value.set_data(t.data);
+      ++loaded;
+    }
+    log_->note(fmt::format("pretrained: loaded {} parameters from {}", loaded, spec.pretrained));
+  }
+
+  train_loader_ = std::make_unique<BatchLoader>(loader_options(plan_, "train", true));
+  bool validating = spec.validation_interval > 0 && plan_.dataset.has_split("val");
+  if (validating) val_loader_ = std::make_unique<BatchLoader>(loader_options(plan_, "val", false));
+
+  int64_t per_epoch = plan_.iterations_per_epoch;
+  auto every = [&](double epochs) {
+    return std::max<int64_t>(1, static_cast<int64_t>(std::llround(epochs * per_epoch)));
+  };
+  int64_t val_every = validating ? every(spec.validation_interval) : 0;
+  int64_t snap_every = spec.snapshot_interval > 0 ? every(spec.snapshot_interval) : 0;
+  int64_t log_every = spec.log_interval > 0 ? spec.log_interval : std::max<int64_t>(1, per_epoch / 20);
+  if (status_.best_val_accuracy < 0 && resuming) status_.best_val_accuracy = read_status(job_dir_).best_val_accuracy;
+  status_.started = resuming ? read_status(job_dir_).started : utc_now_iso8601();
+
+  install_stop_handlers();
+  log_->note(fmt::format("training {} on {} ({} records, batch {} x {}), {} iterations, device {}",
+                         plan_.net.name, plan_.dataset.dir, plan_.train_count, plan_.batch_size,
+                         spec.batch_accumulation, plan_.total_iterations, backend_->name()));
+  set_status("running", start, "training");
+
+  int acc = static_cast<int>(spec.batch_accumulation);
+  train_loader_->start(start * acc);
+  auto window_start = std::chrono::steady_clock::now();
+  double window_wait = train_loader_->waited_seconds();
+  int64_t window_images = 0;
+  double last_val_accuracy = -1;
+  int64_t last_snapshot = start;
+  for (int64_t it = start; it < plan_.total_iterations; ++it) {
+    double loss = 0;
+    for (int a = 0; a < acc; ++a) {
+      const Batch& batch = train_loader_->next();
+      feed(*train_net_, batch);
+      loss += train_net_->forward(static_cast<uint64_t>(it) * acc + a);
+      train_net_->backward();
+    }
+    loss /= acc;
+    window_images += plan_.batch_size * acc;
+    if (!std::isfinite(loss)) {
+      std::string message = fmt::format("loss is {} at iteration {}: training diverged (lower "
+                                        "solver.base_lr?); the last good snapshot is kept",
+                                        loss, it);
+      set_status("error", it, message);
+      log_->note(message);
+      fail_runtime("{}", message);
+    }
+    double lr = learning_rate(plan_.solver.lr_policy, plan_.solver.base_lr, it, plan_.total_iterations);
+    solver_->step(it, acc);
+    int64_t done = it + 1;
+    double epoch = epoch_at(done);
+
+    if (done % log_every == 0 || done == plan_.total_iterations) {
+      double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
+      double waited = train_loader_->waited_seconds() - window_wait;
+      log_->train(epoch, done, plan_.total_iterations, loss, lr, window_images / std::max(seconds, 1e-9),
+                  seconds > 0 ? waited / seconds : 0);
+      window_start = std::chrono::steady_clock::now();
+      window_wait = train_loader_->waited_seconds();
+      window_images = 0;
+      status_.epoch = epoch;
+      set_status("running", done, "training");
+    }
+    bool validated_now = false;
+    if (val_every > 0 && (done % val_every == 0 || done == plan_.total_iterations)) {
+      Validation v = validate();
+      last_val_accuracy = scores_blob_.empty() ? -1 : v.top1;
+      if (last_val_accuracy > status_.best_val_accuracy) status_.best_val_accuracy = last_val_accuracy;
+      log_->val(epoch, done, v.loss, scores_blob_.empty() ? -1 : v.top1,
+                scores_blob_.empty() ? -1 : v.top5, v.outputs);
+      validated_now = true;
+    }
+    if (snap_every > 0 && (done % snap_every == 0 || done == plan_.total_iterations)) {
+      snapshot(done, validated_now ? last_val_accuracy : -1);
+      last_snapshot = done;
+    }
+    if (int sig = stop_signal()) {
+      if (last_snapshot != done) snapshot(done, -1);
+      bool preempt = sig == SIGUSR1;
+      std::string message = preempt ? "preempted (SIGUSR1): run `digits-train --resume` to continue"
+                                    : fmt::format("stopped by signal {}: resumable", sig);
+      set_status(preempt ? "preempted" : "aborted", done, message);
+      log_->note(message);
+      train_loader_->stop();
+      return preempt ? static_cast<int>(ExitCode::preempted) : 128 + sig;
+    }
+  }
+  train_loader_->stop();
+  set_status("done", plan_.total_iterations, "finished");
+  log_->note(fmt::format("done: {} iterations{}", plan_.total_iterations,
+                         status_.best_val_accuracy >= 0
+                             ? fmt::format(", best validation accuracy {:.4f}", status_.best_val_accuracy)
+                             : ""));
+  return 0;
+}
+
+}  // namespace
+
+int run_training(const TrainRequest& request) {
+  if (request.job_dir.empty()) fail_usage("no job directory: give -o JOBDIR");
+  bool resuming = false;
+  YAML::Node root;
+  std::string spec_label = request.spec_file;
+  if (request.resume == "yes" || (request.resume == "auto" && is_job_dir(request.job_dir))) {
+    require_job_dir(request.job_dir);
+    if (!request.sets.empty() || !request.spec_file.empty() || !request.dataset.empty() ||
+        !request.network.empty())
+      fail_usage("--resume continues {} exactly as specified in its job.yaml; it takes no spec, "
+                 "--dataset, --network or --set", request.job_dir);
+    JobStatus status = read_status(request.job_dir);
+    if (status.state == "done") {
+      std::fprintf(stderr, "digits-train: job %s is already done\n", request.job_dir.c_str());
+      return 0;
+    }
+    spec_label = join(request.job_dir, "job.yaml");
+    root = load_yaml_file(spec_label);
+    if (!request.device.empty()) root["device"] = request.device;
+    resuming = true;
+  } else {
+    root = load_spec_root(request);
+  }
+  Plan plan = make_plan(root, spec_label);
+  if (request.dry_run) {
+    Net net(plan.net, Phase::train, plan.batch_size, cpu_backend(), plan.spec.seed);
+    int64_t activation_floats = 0;
+    for (size_t i = 0; i < net.layers().size(); ++i)
+      for (const auto& name : net.layer_top_names(i))
+        if (net.has_blob(name)) activation_floats += net.blob(name).count();
+    int64_t params = net.num_learnable_parameters();
+    fs::path parent = fs::absolute(request.job_dir).parent_path();
+    if (!fs::is_directory(parent) || access(parent.c_str(), W_OK) != 0)
+      fail_usage("cannot create {}: {} is not a writable directory", request.job_dir, parent.string());
+    std::printf("%s", job_spec_to_yaml(plan.spec, plan.solver_yaml).c_str());
+    std::printf("# network: %s (%s)\n# learnable parameters: %lld\n", plan.net.name.c_str(),
+                plan.network_path.c_str(), static_cast<long long>(params));
+    std::printf("# training records: %lld, iterations: %lld (%lld per epoch)\n",
+                static_cast<long long>(plan.train_count), static_cast<long long>(plan.total_iterations),
+                static_cast<long long>(plan.iterations_per_epoch));
+    // Activations and their gradients, weights, their gradients and up to two history buffers.
+    double mib = (2.0 * activation_floats + 4.0 * params) * 4 / (1 << 20);
+    std::printf("# estimated memory per batch of %lld: %.1f MiB\n",
+                static_cast<long long>(plan.batch_size), mib);
+    return 0;
+  }
+  if (!resuming) create_job_dir(plan, request);
+  Trainer trainer(std::move(plan), request.job_dir);
+  try {
+    return trainer.run(resuming);
+  } catch (const Error& e) {
+    try {
+      JobStatus status = read_status(request.job_dir);
+      if (status.state != "error") {
+        status.state = "error";
+        status.message = e.what();
+        status.updated = utc_now_iso8601();
+        write_status(request.job_dir, status);
+      }
+    } catch (...) {
+    }
+    throw;
+  }
+}
+
+std::string job_status_text(const std::string& job_dir, bool json) {
+  require_job_dir(job_dir);
+  JobStatus s = read_status(job_dir);
+  std::vector<SnapshotInfo> snapshots = list_snapshots(job_dir);
+  if (json) {
+    nlohmann::json j = {{"job", job_dir}, {"state", s.state}, {"pid", s.pid}, {"host", s.host},
+                        {"started", s.started}, {"updated", s.updated}, {"epoch", s.epoch},
+                        {"iteration", s.iteration}, {"total_iterations", s.total_iterations},
+                        {"message", s.message}, {"snapshots", snapshots.size()}};
+    j["best_val_accuracy"] = s.best_val_accuracy >= 0 ? nlohmann::json(s.best_val_accuracy) : nlohmann::json();
+    return j.dump() + "\n";
+  }
+  double progress = s.total_iterations > 0 ? 100.0 * s.iteration / s.total_iterations : 0;
+  std::string out = fmt::format("job:        {}\nstate:      {}\nprogress:   epoch {:.2f}, iteration {}/{} ({:.1f}%)\n",
+                                job_dir, s.state, s.epoch, s.iteration, s.total_iterations, progress);
+  out += fmt::format("best val:   {}\n", s.best_val_accuracy >= 0 ? fmt::format("{:.4f}", s.best_val_accuracy) : "-");
+  out += fmt::format("snapshots:  {}\n", snapshots.size());
+  out += fmt::format("updated:    {} (pid {} on {})\n", s.updated, s.pid, s.host);
+  if (!s.message.empty()) out += fmt::format("message:    {}\n", s.message);
+  return out;
+}
+
+std::string dataset_resize_mode(const std::string& dataset_dir) {
+  std::string manifest = join(dataset_dir, "dataset.yaml");
+  if (!fs::exists(manifest)) return "squash";  // DIGITS's default
+  YAML::Node root = load_yaml_file(manifest);
+  YAML::Node mode = root["resize_mode"];
+  if (!mode) mode = root["resize"];
+  return mode && mode.IsScalar() ? mode.Scalar() : std::string("squash");
+}
+
+}  // namespace digits

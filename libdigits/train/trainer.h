@@ -1,0 +1,32 @@
+// digits-train's library side: a job from spec to snapshots (DESIGN.md sections 4, 5, 5b).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace digits {
+
+struct TrainRequest {
+  std::string spec_file;              // job spec YAML; "" for flags only
+  std::string dataset;                // --dataset (overrides the spec)
+  std::string network;                // --network
+  std::string device;                 // --device
+  std::vector<std::string> sets;      // --set key.sub=value, in order
+  std::string job_dir;                // -o JOBDIR
+  std::string resume;                 // "" (new job), "yes" (--resume JOBDIR), "auto"
+  bool force = false;                 // replace an existing job dir
+  bool dry_run = false;               // validate, print, train nothing
+};
+
+// Runs (or resumes) a job. Returns the exit status: 0 done, 75 preempted (SIGUSR1), 130/143
+// stopped by SIGINT/SIGTERM after a resumable snapshot. Errors are thrown as digits::Error
+// (after marking the job's status as error when the job dir exists).
+int run_training(const TrainRequest& request);
+
+// `digits-train status JOBDIR [--json]`: state, progress, best validation accuracy.
+std::string job_status_text(const std::string& job_dir, bool json);
+
+
+
+
+}  // namespace digits
