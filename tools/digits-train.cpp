@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "core/error.h"
 #include "tool_common.h"
 #include "train/job_spec.h"
 #include "train/trainer.h"
@@ -57,7 +58,7 @@ int main(int argc, char** argv) {
       request.resume = "auto";
     } else if (!resume.empty()) {
       if (!request.job_dir.empty() && request.job_dir != resume)
-        throw Error(ExitCode::usage, "--resume JOBDIR and -o name different directories");
+        fail_usage("--resume JOBDIR and -o name different directories");
       request.job_dir = resume;
       request.resume = "yes";
     }
