@@ -30,6 +30,10 @@ int main(int argc, char** argv) {
   app.add_flag("--dry-run", request.dry_run,
                 "Validate spec, dataset and network; print the resolved spec, parameter count and "
                 "memory estimate; train nothing");
+  app.add_option("--stop-after", request.stop_after,
+                 "Stop after N iterations of this run: snapshot, mark the job aborted, exit 0 "
+                 "(time-sliced runs; continue with --resume)")
+      ->check(CLI::PositiveNumber);
   app.add_flag("--print-defaults", print_defaults, "Print a job spec with every default and exit");
 
   CLI::App* status = app.add_subcommand("status", "Show a job's state, progress and best accuracy");

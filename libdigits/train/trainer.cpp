@@ -211,7 +211,7 @@ class Trainer {
       : plan_(std::move(plan)), job_dir_(std::move(job_dir)),
         backend_(&backend_for(plan_.spec.device)) {}
 
-  int run(bool resuming);
+  int run(bool resuming, int64_t stop_after);
 
  private:
   void feed(Net& net, const Batch& batch);
@@ -336,7 +336,7 @@ void Trainer::snapshot(int64_t iteration, double val_accuracy) {
                          epoch, iteration));
 }
 
-int Trainer::run(bool resuming) {
+int Trainer::run(bool resuming, int64_t stop_after) {
   const JobSpec& spec = plan_.spec;
   log_ = std::make_unique<TrainingLog>(job_dir_);
   train_net_ = std::make_unique<Net>(plan_.net, Phase::train, plan_.batch_size, *backend_, spec.seed);
@@ -465,6 +465,15 @@ int Trainer::run(bool resuming) {
       snapshot(done, validated_now ? last_val_accuracy : -1);
       last_snapshot = done;
     }
+    if (stop_after > 0 && done - start >= stop_after && done < plan_.total_iterations) {
+      if (last_snapshot != done) snapshot(done, -1);
+      std::string message = fmt::format("stopped after {} iterations (--stop-after): resumable",
+                                        done - start);
+      set_status("aborted", done, message);
+      log_->note(message);
+      train_loader_->stop();
+      return 0;
+    }
     if (int sig = stop_signal()) {
       if (last_snapshot != done) snapshot(done, -1);
       bool preempt = sig == SIGUSR1;
@@ -536,7 +545,7 @@ int run_training(const TrainRequest& request) {
   if (!resuming) create_job_dir(plan, request);
   Trainer trainer(std::move(plan), request.job_dir);
   try {
-    return trainer.run(resuming);
+    return trainer.run(resuming, request.stop_after);
   } catch (const Error& e) {
     try {
       JobStatus status = read_status(request.job_dir);

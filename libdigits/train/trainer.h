@@ -16,6 +16,7 @@ struct TrainRequest {
   std::string resume;                 // "" (new job), "yes" (--resume JOBDIR), "auto"
   bool force = false;                 // replace an existing job dir
   bool dry_run = false;               // validate, print, train nothing
+  int64_t stop_after = 0;             // > 0: stop (snapshot, resumable) after this many iterations
 };
 
 // Runs (or resumes) a job. Returns the exit status: 0 done, 75 preempted (SIGUSR1), 130/143
