@@ -1,0 +1,645 @@
+#include "data/dataset_builder.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "core/error.h"
+#include "core/fs.h"
+#include "core/rng.h"
+#include "core/signals.h"
+#include "data/datum.h"
+#include "data/lmdb_store.h"
+#include "data/progress.h"
+
+namespace digits {
+namespace {
+
+namespace fs = std::filesystem;
+
+// derive_seed() purpose tag of the per-record stream (fill/half_crop noise): one per split.
+constexpr uint64_t kRecordNoise = 100;
+
+// ---- temporary directory and publishing ----
+
+// The dataset under construction: removed on destruction unless published.
+class TempDataset {
+ public:
+  explicit TempDataset(const fs::path& output) {
+    std::string pattern = (output.parent_path() / fmt::format(".{}.partial-XXXXXX", output.filename().string())).string();
+    std::vector<char> buffer(pattern.begin(), pattern.end());
+    buffer.push_back('\0');
+    if (!mkdtemp(buffer.data()))
+      fail_runtime("{}: cannot create a temporary directory beside it: {}", output.string(), std::strerror(errno));
+    path_ = buffer.data();
+    // mkdtemp makes it 0700; a published dataset gets the usual mode for new directories.
+    mode_t mask = ::umask(0);
+    ::umask(mask);
+    ::chmod(path_.c_str(), 0777 & ~mask);
+    write_file_atomic((path_ / kIncompleteMarker).string(),
+                      "digits-dataset: this dataset is being created or its creation was interrupted\n");
+  }
+  ~TempDataset() {
+    if (!published_) {
+      std::error_code ec;
+      fs::remove_all(path_, ec);
+    }
+  }
+  TempDataset(const TempDataset&) = delete;
+  TempDataset& operator=(const TempDataset&) = delete;
+
+  const fs::path& path() const { return path_; }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+  // Renames the finished directory to `output`. An existing `output` (allowed by the caller) is
+  // swapped out atomically and then deleted, so `output` is never missing or partial.
+  void publish(const fs::path& output, bool replace) {
+    fs::remove(path_ / kIncompleteMarker);
+    sync_directory(path_);
+    if (replace) {
+      if (renameat2(AT_FDCWD, path_.c_str(), AT_FDCWD, output.c_str(), RENAME_EXCHANGE) == 0) {
+        published_ = true;
+        std::error_code ec;
+        fs::remove_all(path_, ec);  // now the old dataset
+        if (ec) fail_runtime("{}: the new dataset is in place but the old one could not be removed: {}",
+                             path_.string(), ec.message());
+        return;
+      }
+      if (errno != ENOENT) fail_runtime("cannot replace {}: {}", output.string(), std::strerror(errno));
+    }
+    if (renameat2(AT_FDCWD, path_.c_str(), AT_FDCWD, output.c_str(), RENAME_NOREPLACE) != 0)
+      fail_runtime("cannot rename {} to {}: {}", path_.string(), output.string(), std::strerror(errno));
+    published_ = true;
+    sync_directory(output.parent_path());
+  }
+
+ private:
+  static void sync_directory(const fs::path& dir) {
+    int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+      ::fsync(fd);
+      ::close(fd);
+    }
+  }
+  fs::path path_;
+  bool published_ = false;
+};
+
+// An existing output may be replaced (--force) only if it is a dataset (ours, DIGITS's, or an
+// interrupted one) or an empty directory: never an arbitrary directory or file.
+void check_output(const fs::path& output, bool force) {
+  std::error_code ec;
+  if (!fs::exists(fs::symlink_status(output, ec))) return;
+  if (!force) fail_usage("{}: already exists (use --force to replace it)", output.string());
+  if (!fs::is_directory(fs::symlink_status(output, ec)))
+    fail_usage("{}: exists and is not a directory; refusing to replace it even with --force", output.string());
+  bool looks_like_dataset = fs::exists(output / kManifestFile, ec) || fs::exists(output / "labels.txt", ec) ||
+                            fs::exists(output / kIncompleteMarker, ec) || fs::is_empty(output, ec);
+  if (!looks_like_dataset)
+    fail_usage("{}: exists and is not a dataset directory (no {} or labels.txt); refusing to replace it "
+               "even with --force",
+               output.string(), kManifestFile);
+}
+
+// ---- reporting: stderr (with progress) and the creation log ----
+
+class Reporter {
+ public:
+  Reporter(bool bar) : progress_(bar) {}
+  void open_log(const std::string& path) {
+    log_ = std::fopen(path.c_str(), "w");
+    if (!log_) fail_runtime("cannot write {}: {}", path, std::strerror(errno));
+  }
+  ~Reporter() {
+    if (log_) std::fclose(log_);
+  }
+  // Shown on stderr and kept in the log.
+  void line(const std::string& text) {
+    progress_.message(text);
+    log_only(text);
+  }
+  void log_only(const std::string& text) {
+    if (!log_) return;
+    std::fputs(text.c_str(), log_);
+    std::fputc('\n', log_);
+  }
+  void close_log() {
+    if (log_ && std::fclose(log_) != 0) {
+      log_ = nullptr;
+      fail_runtime("cannot write the creation log: {}", std::strerror(errno));
+    }
+    log_ = nullptr;
+  }
+  Progress& progress() { return progress_; }
+
+ private:
+  Progress progress_;
+  FILE* log_ = nullptr;
+};
+
+// ---- one record: read, decode, resize, encode ----
+
+struct Shape {
+  int64_t width = 0, height = 0;
+  int channels = 0;
+};
+
+// The whole file into `buffer` (reused across calls by a worker). Opened non-blocking so a FIFO
+// named like an image cannot hang the run; only regular files are read.
+void read_image_bytes(const std::string& path, size_t max_bytes, std::vector<uint8_t>& buffer) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    int err = errno;
+    if (err == ENOENT) fail_data("missing file (no such file)");
+    if (err == EACCES) fail_data("unreadable file (permission denied)");
+    if (err == ELOOP) fail_data("symlink loop");
+    fail_data("cannot open: {}", std::strerror(err));
+  }
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st;
+  if (::fstat(fd, &st) != 0) fail_data("cannot stat: {}", std::strerror(errno));
+  if (S_ISDIR(st.st_mode)) fail_data("a directory, not an image file");
+  if (!S_ISREG(st.st_mode)) fail_data("not a regular file");
+  if (st.st_size == 0) fail_data("empty file (0 bytes)");
+  if (static_cast<uint64_t>(st.st_size) > max_bytes)
+    fail_data("file of {} bytes is larger than the limit of {} bytes for --max-pixels", st.st_size, max_bytes);
+  buffer.resize(static_cast<size_t>(st.st_size));
+  size_t done = 0;
+  while (done < buffer.size()) {
+    ssize_t n = ::read(fd, buffer.data() + done, buffer.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail_data("read error: {}", std::strerror(errno));
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
+  }
+  buffer.resize(done);
+}
+
+// IDX pixels as an Image with the requested channels (gray replicated; colour to luma with
+// PIL's convert("L") weights, as image decoding does).
+Image idx_image(const SourceItem& item, int channels) {
+  const IdxImages& idx = *item.idx;
+  int64_t pixels = idx.rows * idx.cols;
+  const uint8_t* src = idx.array.data.data() + item.idx_index * pixels * idx.channels;
+  Image image;
+  image.width = idx.cols;
+  image.height = idx.rows;
+  image.channels = channels;
+  image.pixels.resize(static_cast<size_t>(pixels * channels));
+  uint8_t* dst = image.pixels.data();
+  if (idx.channels == channels) {
+    std::memcpy(dst, src, static_cast<size_t>(pixels * channels));
+  } else if (idx.channels == 1) {  // gray -> RGB
+    for (int64_t i = 0; i < pixels; ++i) dst[3 * i] = dst[3 * i + 1] = dst[3 * i + 2] = src[i];
+  } else {  // RGB -> gray
+    for (int64_t i = 0; i < pixels; ++i)
+      dst[i] = static_cast<uint8_t>((src[3 * i] * 19595u + src[3 * i + 1] * 38470u + src[3 * i + 2] * 7471u +
+                                     0x8000u) >> 16);
+  }
+  return image;
+}
+
+struct RecordSettings {
+  Shape shape;
+  ResizeMode resize;
+  RecordEncoding encoding;
+  int jpeg_quality;
+  int64_t max_pixels;
+  size_t max_file_bytes;
+  uint64_t seed;
+};
+
+// Per-worker state reused across records (no fresh pages per image).
+struct WorkerState {
+  std::vector<uint8_t> file_bytes;
+  std::vector<uint64_t> mean_sum;  // (H, W, C) pixel sums of the records this worker made
+  Datum datum;
+};
+
+// Makes the serialized Datum for one item; Error for a bad item (its reason, without the path).
+std::string make_record(const SourceItem& item, int split_index, int64_t item_index, const RecordSettings& s,
+                        WorkerState& state, bool accumulate_mean) {
+  Image image;
+  if (item.idx) {
+    image = idx_image(item, s.shape.channels);
+  } else {
+    read_image_bytes(item.path, s.max_file_bytes, state.file_bytes);
+    DecodeOptions decode;
+    decode.channels = s.shape.channels;
+    decode.max_pixels = s.max_pixels;
+    decode.target_width = s.shape.width;
+    decode.target_height = s.shape.height;
+    image = decode_image(state.file_bytes.data(), state.file_bytes.size(), decode);
+  }
+  if (image.width != s.shape.width || image.height != s.shape.height) {
+    Rng rng(derive_seed(s.seed, kRecordNoise + static_cast<uint64_t>(split_index), static_cast<uint64_t>(item_index)));
+    image = resize_image(image, s.shape.width, s.shape.height, s.resize, rng);
+  }
+  DIGITS_CHECK(image.width == s.shape.width && image.height == s.shape.height && image.channels == s.shape.channels,
+               "resize gave {}x{}x{}, expected {}x{}x{}", image.width, image.height, image.channels, s.shape.width,
+               s.shape.height, s.shape.channels);
+  if (accumulate_mean) {
+    uint64_t* sum = state.mean_sum.data();
+    const uint8_t* px = image.pixels.data();
+    for (size_t i = 0, n = image.pixels.size(); i < n; ++i) sum[i] += px[i];
+  }
+
+  Datum& d = state.datum;
+  d.channels = s.shape.channels;
+  d.height = static_cast<int32_t>(s.shape.height);
+  d.width = static_cast<int32_t>(s.shape.width);
+  d.label = item.label;
+  d.encoded = s.encoding != RecordEncoding::none;
+  switch (s.encoding) {
+    case RecordEncoding::none: {
+      // Caffe's layout: (C, H, W), colour planes in BGR order.
+      int64_t plane = s.shape.width * s.shape.height;
+      int c_count = s.shape.channels;
+      d.data.resize(static_cast<size_t>(plane * c_count));
+      char* out = d.data.data();
+      const uint8_t* px = image.pixels.data();
+      for (int c = 0; c < c_count; ++c) {
+        int source_channel = c_count == 3 ? 2 - c : c;
+        char* plane_out = out + c * plane;
+        for (int64_t i = 0; i < plane; ++i) plane_out[i] = static_cast<char>(px[i * c_count + source_channel]);
+      }
+      break;
+    }
+    case RecordEncoding::png: {
+      std::vector<uint8_t> png = encode_png(image);
+      d.data.assign(reinterpret_cast<const char*>(png.data()), png.size());
+      break;
+    }
+    case RecordEncoding::jpg: {
+      std::vector<uint8_t> jpg = encode_jpeg(image, s.jpeg_quality);
+      d.data.assign(reinterpret_cast<const char*>(jpg.data()), jpg.size());
+      break;
+    }
+  }
+  return serialize_datum(d);
+}
+
+// ---- the parallel pipeline for one split ----
+
+struct SplitOutcome {
+  ManifestSplit manifest;
+  std::vector<uint64_t> mean_sum;  // train only
+  int64_t bad = 0;
+};
+
+struct RunState {
+  const CreateOptions& options;
+  RecordSettings settings;
+  Reporter& reporter;
+  int workers;
+  int64_t bad_total = 0;         // listing + records, all splits so far
+  int64_t bad_allowed = 0;       // from --max-bad; INT64_MAX when unset
+  int64_t candidates = 0;
+  int64_t done_total = 0;
+};
+
+[[noreturn]] void fail_too_many_bad(const RunState& run) {
+  fail_data("too many bad items: {} bad out of {} found, more than --max-bad {}{} allows; no dataset written",
+            run.bad_total, run.candidates, run.options.max_bad.value, run.options.max_bad.percent ? "%" : "");
+}
+
+void check_stop_signal() {
+  int sig = stop_signal();
+  if (sig == SIGINT) fail(ExitCode::sigint, "interrupted (SIGINT); no dataset written");
+  if (sig == SIGTERM) fail(ExitCode::sigterm, "terminated (SIGTERM); no dataset written");
+}
+
+SplitOutcome write_split(const PlannedSplit& split, int split_index, size_t num_classes, TempDataset& temp,
+                         RunState& run) {
+  const size_t n = split.items.size();
+  const bool with_mean = split.name == "train" && run.options.compute_mean;
+  const Shape& shape = run.settings.shape;
+  SplitOutcome outcome;
+  outcome.manifest.name = split.name;
+  outcome.manifest.db = split.name + "_db";
+  outcome.manifest.list = split.name + ".txt";
+  outcome.manifest.per_class.assign(num_classes, 0);
+
+  LmdbWriter writer(temp.file(outcome.manifest.db));
+  std::string list_text;
+
+  // Reorder window: worker k may work on item i only while i < next_write + window, and puts its
+  // result in slot i % window; the writer takes slots strictly in order.
+  struct Slot {
+    bool ready = false;
+    bool ok = false;
+    std::string value;  // serialized Datum, or the reason it is bad
+    std::exception_ptr fatal;
+  };
+  const size_t window = std::max<size_t>(32, static_cast<size_t>(run.workers) * 16);
+  std::vector<Slot> slots(window);
+  std::mutex mutex;
+  std::condition_variable slot_ready, space_free;
+  size_t next_claim = 0, next_write = 0;
+  bool stopping = false;
+
+  std::vector<WorkerState> states(static_cast<size_t>(run.workers));
+  if (with_mean)
+    for (auto& st : states) st.mean_sum.assign(static_cast<size_t>(shape.width * shape.height * shape.channels), 0);
+
+  auto worker = [&](WorkerState& state) {
+    for (;;) {
+      size_t i;
+      {
+        std::unique_lock lock(mutex);
+        space_free.wait(lock, [&] { return stopping || next_claim >= n || next_claim < next_write + window; });
+        if (stopping || next_claim >= n) return;
+        i = next_claim++;
+      }
+      Slot result;
+      try {
+        result.value = make_record(split.items[i], split_index, static_cast<int64_t>(i), run.settings, state, with_mean);
+        result.ok = true;
+      } catch (const Error& e) {
+        result.value = e.what();
+      } catch (...) {
+        result.fatal = std::current_exception();
+      }
+      {
+        std::lock_guard lock(mutex);
+        result.ready = true;
+        slots[i % window] = std::move(result);
+      }
+      slot_ready.notify_one();
+    }
+  };
+
+  std::vector<std::thread> threads;
+  auto stop_workers = [&] {
+    {
+      std::lock_guard lock(mutex);
+      stopping = true;
+    }
+    space_free.notify_all();
+    for (auto& t : threads)
+      if (t.joinable()) t.join();
+  };
+  struct JoinGuard {
+    std::function<void()> stop;
+    ~JoinGuard() { stop(); }
+  } join_guard{stop_workers};
+  for (auto& st : states) threads.emplace_back(worker, std::ref(st));
+
+  run.reporter.progress().start(split.name, static_cast<int64_t>(n));
+  int64_t written = 0;
+  for (size_t i = 0; i < n; ++i) {
+    Slot slot;
+    {
+      std::unique_lock lock(mutex);
+      slot_ready.wait(lock, [&] { return slots[i % window].ready; });
+      slot = std::move(slots[i % window]);
+      slots[i % window] = Slot{};
+      ++next_write;
+    }
+    space_free.notify_all();
+    check_stop_signal();
+    if (slot.fatal) std::rethrow_exception(slot.fatal);
+    const SourceItem& item = split.items[i];
+    if (!slot.ok) {
+      ++outcome.bad;
+      ++run.bad_total;
+      run.reporter.line(fmt::format("skipped {}: {}", item.display(), slot.value));
+      if (run.bad_total > run.bad_allowed) fail_too_many_bad(run);
+    } else {
+      writer.put(fmt::format("{:08d}_{}", written, item.label), std::move(slot.value));
+      ++written;
+      ++outcome.manifest.per_class[static_cast<size_t>(item.label)];
+      list_text += fmt::format("{} {}\n", item.display(), item.label);
+    }
+    ++run.done_total;
+    run.reporter.progress().update(static_cast<int64_t>(i + 1));
+  }
+  stop_workers();
+  run.reporter.progress().finish();
+  writer.finish();
+  outcome.manifest.count = written;
+  if (written > 0) write_file_atomic(temp.file(outcome.manifest.list), list_text);
+  if (with_mean) {
+    outcome.mean_sum.assign(static_cast<size_t>(shape.width * shape.height * shape.channels), 0);
+    for (const auto& st : states)
+      for (size_t k = 0; k < outcome.mean_sum.size(); ++k) outcome.mean_sum[k] += st.mean_sum[k];
+  }
+  return outcome;
+}
+
+// np.around(sum / count): round half to even, exactly, in integers.
+uint8_t rounded_mean(uint64_t sum, uint64_t count) {
+  uint64_t q = sum / count, r = sum % count;
+  if (2 * r > count || (2 * r == count && (q & 1))) ++q;
+  return static_cast<uint8_t>(std::min<uint64_t>(q, 255));
+}
+
+// mean.binaryproto (BlobProto 1 x C x H x W, BGR, the uint8-rounded mean as floats, as DIGITS
+// wrote it) and a viewable mean.jpg.
+void write_mean_files(const std::vector<uint64_t>& sum, int64_t count, const Shape& shape, TempDataset& temp) {
+  Image mean;
+  mean.width = shape.width;
+  mean.height = shape.height;
+  mean.channels = shape.channels;
+  mean.pixels.resize(sum.size());
+  for (size_t i = 0; i < sum.size(); ++i) mean.pixels[i] = rounded_mean(sum[i], static_cast<uint64_t>(count));
+  BlobProto blob;
+  blob.num = 1;
+  blob.channels = shape.channels;
+  blob.height = static_cast<int32_t>(shape.height);
+  blob.width = static_cast<int32_t>(shape.width);
+  int64_t plane = shape.width * shape.height;
+  blob.data.resize(static_cast<size_t>(plane * shape.channels));
+  for (int c = 0; c < shape.channels; ++c) {
+    int source_channel = shape.channels == 3 ? 2 - c : c;
+    for (int64_t i = 0; i < plane; ++i)
+      blob.data[static_cast<size_t>(c * plane + i)] = mean.pixels[static_cast<size_t>(i * shape.channels + source_channel)];
+  }
+  write_file_atomic(temp.file("mean.binaryproto"), serialize_blob_proto(blob));
+  write_image_file(temp.file("mean.jpg"), mean, 90);
+}
+
+std::string describe_limit(const BadLimit& limit) {
+  if (!limit.set) return "no limit";
+  return fmt::format("{}{}", limit.value, limit.percent ? "%" : "");
+}
+
+}  // namespace
+
+int64_t BadLimit::allowed(int64_t candidates) const {
+  if (!set) return INT64_MAX;
+  if (!percent) return static_cast<int64_t>(value);
+  return static_cast<int64_t>(static_cast<double>(candidates) * value / 100.0);
+}
+
+BadLimit parse_bad_limit(const std::string& text) {
+  BadLimit limit;
+  std::string number = text;
+  if (!number.empty() && number.back() == '%') {
+    limit.percent = true;
+    number.pop_back();
+  }
+  size_t used = 0;
+  double value = -1;
+  try {
+    value = std::stod(number, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  bool whole = limit.percent || value == static_cast<double>(static_cast<int64_t>(value));
+  if (number.empty() || used != number.size() || value < 0 || !whole || (limit.percent && value > 100))
+    fail_usage("--max-bad \"{}\": expected a count (e.g. 10) or a percentage (e.g. 5%)", text);
+  limit.set = true;
+  limit.value = value;
+  return limit;
+}
+
+CreateSummary create_dataset(const CreateOptions& options) {
+  auto started = std::chrono::steady_clock::now();
+  // Option values first: usage errors before any scan.
+  if (options.output.empty()) fail_usage("-o DIR is required");
+  if (options.channels && *options.channels != 1 && *options.channels != 3)
+    fail_usage("--channels {}: expected 1 (grayscale) or 3 (colour)", *options.channels);
+  for (auto [flag, value] : {std::pair{"--width", options.width}, std::pair{"--height", options.height}})
+    if (value && (*value < 1 || *value > 65536)) fail_usage("{} {}: expected 1 to 65536 pixels", flag, *value);
+  if (options.jpeg_quality < 1 || options.jpeg_quality > 100)
+    fail_usage("--jpeg-quality {}: expected 1 to 100", options.jpeg_quality);
+  if (options.max_pixels < 1) fail_usage("--max-pixels {}: expected a positive pixel count", options.max_pixels);
+  if (options.threads < 0) fail_usage("--threads {}: expected 0 (all cores) or more", options.threads);
+
+  fs::path output = fs::absolute(fs::path(options.output)).lexically_normal();
+  if (output.filename().empty()) output = output.parent_path();
+  check_output(output, options.force);
+
+  DatasetPlan plan = plan_dataset(options.inputs);
+
+  Shape shape;
+  bool idx_train = plan.native_width > 0;
+  shape.width = options.width.value_or(idx_train ? plan.native_width : 256);
+  shape.height = options.height.value_or(idx_train ? plan.native_height : 256);
+  shape.channels = options.channels.value_or(idx_train ? plan.native_channels : 3);
+  if (shape.width * shape.height > options.max_pixels)
+    fail_usage("--width {} x --height {} exceeds --max-pixels {}", shape.width, shape.height, options.max_pixels);
+
+  std::error_code ec;
+  fs::create_directories(output.parent_path(), ec);
+  if (ec) fail_runtime("{}: cannot create directory: {}", output.parent_path().string(), ec.message());
+  TempDataset temp(output);
+  Reporter reporter(options.progress_bar);
+  reporter.open_log(temp.file("create.log"));
+
+  RunState run{options, {}, reporter, 1};
+  run.settings.shape = shape;
+  run.settings.resize = options.resize;
+  run.settings.encoding = options.encoding;
+  run.settings.jpeg_quality = options.jpeg_quality;
+  run.settings.max_pixels = options.max_pixels;
+  run.settings.max_file_bytes = static_cast<size_t>(options.max_pixels) * 8 + (size_t{1} << 20);
+  run.settings.seed = options.inputs.seed;
+  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  run.workers = options.threads > 0 ? options.threads : static_cast<int>(cores);
+  run.candidates = plan.candidate_items();
+  run.bad_allowed = options.max_bad.allowed(run.candidates);
+
+  reporter.log_only(fmt::format("{} creating {} at {}", options.tool_version, output.string(), utc_timestamp_now()));
+  for (const auto& src : plan.sources)
+    reporter.line(fmt::format("{}: {} {}{}", src.split, source_kind_name(src.kind), src.path,
+                              src.labels.empty() ? "" : fmt::format(" (labels {})", src.labels)));
+  reporter.line(fmt::format("records: {}x{}x{} (width x height x channels), resize {}, encoding {}, seed {}, "
+                            "{} worker thread(s), --max-bad {}",
+                            shape.width, shape.height, shape.channels, resize_mode_name(options.resize),
+                            record_encoding_name(options.encoding), options.inputs.seed, run.workers,
+                            describe_limit(options.max_bad)));
+  for (const auto& note : plan.notes) reporter.line("note: " + note);
+  for (const auto& bad : plan.bad) reporter.line(fmt::format("skipped {}: {}", bad.item, bad.reason));
+  run.bad_total = static_cast<int64_t>(plan.bad.size());
+  if (run.bad_total > run.bad_allowed) fail_too_many_bad(run);
+  {
+    std::string counts;
+    for (const auto& s : plan.splits) counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", s.name, s.items.size());
+    reporter.line(fmt::format("{} classes; planned: {}", plan.class_names.size(), counts));
+  }
+  check_stop_signal();
+
+  DatasetManifest manifest;
+  manifest.created = utc_timestamp_now();
+  manifest.tool_version = options.tool_version;
+  manifest.width = shape.width;
+  manifest.height = shape.height;
+  manifest.channels = shape.channels;
+  manifest.resize_mode = resize_mode_name(options.resize);
+  manifest.encoding = record_encoding_name(options.encoding);
+  manifest.jpeg_quality = options.encoding == RecordEncoding::jpg ? options.jpeg_quality : 0;
+  manifest.classes = plan.class_names;
+  auto absolute = [](const std::string& path) {
+    return path.empty() ? path : fs::absolute(fs::path(path)).lexically_normal().string();
+  };
+  for (const auto& src : plan.sources)
+    manifest.sources.push_back({src.split, source_kind_name(src.kind), absolute(src.path), absolute(src.labels)});
+  manifest.labels_file = absolute(options.inputs.labels_file);
+  manifest.folder = absolute(options.inputs.folder);
+  manifest.val_pct = plan.val_pct;
+  manifest.test_pct = plan.test_pct;
+  manifest.min_per_class = options.inputs.min_per_class;
+  manifest.max_per_class = options.inputs.max_per_class;
+  manifest.seed = options.inputs.seed;
+
+  for (size_t s = 0; s < plan.splits.size(); ++s) {
+    const PlannedSplit& split = plan.splits[s];
+    int split_index = split.name == "train" ? 0 : split.name == "val" ? 1 : 2;
+    SplitOutcome outcome = write_split(split, split_index, plan.class_names.size(), temp, run);
+    if (outcome.manifest.count == 0) {
+      if (split.name == "train") fail_data("no training image could be read ({} bad); no dataset written", outcome.bad);
+      reporter.line(fmt::format("note: no {} image could be read; the dataset has no {} split", split.name, split.name));
+      fs::remove_all(temp.path() / outcome.manifest.db, ec);
+      continue;
+    }
+    if (!outcome.mean_sum.empty()) write_mean_files(outcome.mean_sum, outcome.manifest.count, shape, temp);
+    manifest.splits.push_back(std::move(outcome.manifest));
+  }
+  if (options.compute_mean) {
+    manifest.mean_file = "mean.binaryproto";
+    manifest.mean_image = "mean.jpg";
+  }
+  check_stop_signal();
+
+  std::string labels;
+  for (const auto& name : plan.class_names) labels += name + "\n";
+  write_file_atomic(temp.file("labels.txt"), labels);
+
+  manifest.bad_items = run.bad_total;
+  std::string totals;
+  for (const auto& s : manifest.splits) totals += fmt::format("{}{} {}", totals.empty() ? "" : ", ", s.name, s.count);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  reporter.line(fmt::format("done: {} records ({}), {} bad item(s) skipped, {} classes, {:.1f}s, {:.0f} images/s",
+                            manifest.total_records(), totals, run.bad_total, plan.class_names.size(), seconds,
+                            seconds > 0 ? static_cast<double>(run.done_total) / seconds : 0.0));
+  reporter.close_log();
+  // The manifest last: its presence marks the dataset complete.
+  write_file_atomic(temp.file(kManifestFile), manifest_to_yaml(manifest));
+  check_stop_signal();
+  temp.publish(output, options.force);
+
+  CreateSummary summary;
+  summary.manifest = std::move(manifest);
+  summary.bad_items = run.bad_total;
+  summary.seconds = seconds;
+  return summary;
+}
+
+}  // namespace digits
