@@ -1,0 +1,124 @@
+#!/bin/bash
+# digits-dataset on a folder of class sub-folders: create, then info / verify / explore; the
+# 20%/10% split of 30 images per class gives exactly 21/6/3; the records, read back with Python's
+# lmdb and a Datum decoder written in Python, have DIGITS's keys and layout (encoded PNG/JPEG,
+# raw CHW in BGR order, gray); the mean file is Caffe's BlobProto in BGR; --force rules; a
+# directory without dataset.yaml (as DIGITS made them) is still read.
+set -eu
+. "$DIGITS_SOURCE/tests/e2e/dataset_common.sh"
+
+make_class_folder src big_cat 30
+make_class_folder src dog 30 16 16 L png
+make_class_folder src emu 30 40 30 RGB jpg
+
+expect_status 0 "$DS" create --train src -o ds --width 32 --height 24 --val-pct 20 --test-pct 10 --seed 5
+expect_in_output "done: 90 records (train 63, val 18, test 9), 0 bad item(s) skipped, 3 classes"
+[ -f ds/dataset.yaml ] && [ -f ds/create.log ] && [ -f ds/mean.jpg ] || fail "missing dataset files"
+ls -a . | grep -q partial && fail "temporary directory left behind"
+[ "$(cat ds/labels.txt)" = "$(printf 'big cat\ndog\nemu')" ] || fail "labels.txt: $(cat ds/labels.txt)"
+
+"$DS" info ds --json > info.json
+[ "$(json_get info.json 'j["splits"]["train"]["per_class"]')" = "[21, 21, 21]" ] || fail "train per class"
+[ "$(json_get info.json 'j["splits"]["val"]["per_class"]')" = "[6, 6, 6]" ] || fail "val per class"
+[ "$(json_get info.json 'j["splits"]["test"]["per_class"]')" = "[3, 3, 3]" ] || fail "test per class"
+[ "$(json_get info.json '(j["width"], j["height"], j["channels"], j["encoding"])')" = "(32, 24, 3, 'png')" ] || fail "shape"
+expect_status 0 "$DS" info ds
+expect_in_output "shape:      32x24x3 (width x height x channels, colour)"
+expect_in_output "records:    90 (train 63, val 18, test 9)"
+expect_status 0 "$DS" verify ds
+expect_in_output "ds: ok, 90 records checked"
+
+# Records as Python sees them: keys %08d_%d in order, encoded PNG of the declared shape, and
+# train.txt line i describing record i.
+py_datums ds/train_db > train.jsonl
+"$PY" - train.jsonl ds/train.txt <<'EOF' || fail "train_db records"
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+lines = [l.rstrip("\n") for l in open(sys.argv[2])]
+assert len(recs) == 63 and len(lines) == 63, (len(recs), len(lines))
+for i, r in enumerate(recs):
+    assert r["key"] == "%08d_%d" % (i, r["label"]), r
+    assert (r["channels"], r["height"], r["width"], r["encoded"]) == (3, 24, 32, True), r
+    assert r["pil"] == ["RGB", 32, 24, "PNG"], r
+    assert lines[i].endswith(" %d" % r["label"]), (lines[i], r)
+assert sorted(set(r["label"] for r in recs)) == [0, 1, 2]
+EOF
+
+# explore: a 2x2 grid of 32x24 cells with 2-pixel gaps.
+expect_status 0 "$DS" explore ds --split val --class dog -n 4 -o grid.png
+"$PY" -c 'from PIL import Image; im = Image.open("grid.png"); assert im.size == (70, 54) and im.mode == "RGB", (im.size, im.mode)' \
+  || fail "grid size"
+expect_status 0 "$DS" explore ds --split test --class 2 -n 9 -o grid.jpg
+expect_status 2 "$DS" explore ds --class wolf -o x.png
+expect_in_output 'no such class'
+expect_status 2 "$DS" explore ds --split bogus -o x.png
+
+# Raw records: (C, H, W) with colour planes in BGR order; the mean in BGR, rounded half to even.
+"$PY" - <<'EOF'
+import os
+from PIL import Image
+for name, colour in (("red", (255, 0, 0)), ("blue", (0, 0, 255))):
+    os.makedirs("solid/" + name, exist_ok=True)
+    for i in range(10):
+        Image.new("RGB", (12, 9), colour).save("solid/%s/%d.png" % (name, i))
+EOF
+expect_status 0 "$DS" create --train solid -o raw --encoding none --width 8 --height 8 --val-pct 0
+py_datums raw/train_db > raw.jsonl
+"$PY" - raw.jsonl <<'EOF' || fail "raw records"
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+assert len(recs) == 20
+for r in recs:
+    assert (r["channels"], r["height"], r["width"], r["encoded"], r["data_len"]) == (3, 8, 8, False, 192), r
+    # labels: 0 = blue, 1 = red (sorted folder names); planes are B, G, R
+    want = [255, 0, 0] if r["label"] == 0 else [0, 0, 255]
+    assert r["plane_means"] == want, r
+EOF
+py_blob raw/mean.binaryproto > mean.json
+"$PY" - mean.json <<'EOF' || fail "mean.binaryproto"
+import json, sys
+b = json.load(open(sys.argv[1]))
+assert (b["num"], b["channels"], b["height"], b["width"]) == (1, 3, 8, 8), b
+# 10 red + 10 blue: B and R average 127.5, which numpy.around (half to even) makes 128.
+assert b["data"][:64] == [128.0] * 64 and b["data"][64:128] == [0.0] * 64 and b["data"][128:] == [128.0] * 64, b["data"][:3]
+EOF
+"$PY" -c 'from PIL import Image; im = Image.open("raw/mean.jpg"); assert im.size == (8, 8) and im.mode == "RGB"' || fail "mean.jpg"
+
+# Grayscale records; JPEG records; every resize mode gives the declared shape.
+expect_status 0 "$DS" create --train src -o gray --channels 1 --width 20 --height 20 --val-pct 0
+py_datums gray/train_db > gray.jsonl
+head -1 gray.jsonl | grep -q '"pil": \["L", 20, 20, "PNG"\]' || fail "gray record"
+expect_status 0 "$DS" create --train src -o jpg --encoding jpg --jpeg-quality 80 --width 20 --height 20 --no-mean
+py_datums jpg/train_db > jpg.jsonl
+head -1 jpg.jsonl | grep -q '"pil": \["RGB", 20, 20, "JPEG"\]' || fail "jpg record"
+[ -e jpg/mean.binaryproto ] && fail "--no-mean wrote a mean"
+expect_status 0 "$DS" verify jpg
+for mode in crop fill half_crop; do
+  expect_status 0 "$DS" create --train src -o "mode_$mode" --resize "$mode" --width 30 --height 12 --val-pct 0
+  expect_status 0 "$DS" verify "mode_$mode"
+done
+
+# An existing output: exit 2 without --force; replaced with it; never a non-dataset directory.
+expect_status 2 "$DS" create --train src -o ds
+expect_in_output "already exists (use --force to replace it)"
+expect_status 0 "$DS" create --train src -o ds --force --width 16 --height 16
+[ "$(json_get <("$DS" info ds --json) 'j["width"]')" = 16 ] || fail "--force did not replace"
+mkdir -p notds && touch notds/precious
+expect_status 2 "$DS" create --train src -o notds --force
+[ -f notds/precious ] || fail "--force touched a non-dataset directory"
+
+# A directory made by DIGITS (no dataset.yaml): shape and counts from the records.
+cp -r ds digits_made && rm digits_made/dataset.yaml digits_made/create.log
+expect_status 0 "$DS" info digits_made
+expect_in_output "NVIDIA DIGITS dataset"
+expect_in_output "shape:      16x16x3"
+expect_status 0 "$DS" verify digits_made
+
+# Not a dataset at all: exit 2; a corrupt manifest: exit 3.
+expect_status 2 "$DS" info notds
+cp -r raw broken && echo "format_version: [" > broken/dataset.yaml
+expect_status 3 "$DS" info broken
+cp -r raw newer && sed -i 's/^format_version: 1/format_version: 99/' newer/dataset.yaml
+expect_status 3 "$DS" verify newer
+expect_in_output "newer than this tool understands"
+echo "PASS"
