@@ -13,17 +13,23 @@ namespace digits::image_detail {
 namespace {
 
 // One decompressor per thread, reused: creating one allocates libjpeg's state every time.
+// After a failure it is replaced: libjpeg-turbo 2.1 leaves a handle whose header read failed
+// in a state that breaks the next image.
+struct ThreadDecompressor {
+  tjhandle handle = nullptr;
+  ~ThreadDecompressor() { reset(); }
+  void reset() {
+    if (handle != nullptr) tjDestroy(handle);
+    handle = nullptr;
+  }
+};
+thread_local ThreadDecompressor thread_decompressor_slot;
+
 tjhandle thread_decompressor() {
-  struct Handle {
-    tjhandle handle = tjInitDecompress();
-    ~Handle() {
-      if (handle != nullptr) tjDestroy(handle);
-    }
-  };
-  thread_local Handle decompressor;
-  if (decompressor.handle == nullptr)
+  if (thread_decompressor_slot.handle == nullptr) thread_decompressor_slot.handle = tjInitDecompress();
+  if (thread_decompressor_slot.handle == nullptr)
     fail_runtime("cannot initialise libjpeg-turbo: {}", tjGetErrorStr2(nullptr));
-  return decompressor.handle;
+  return thread_decompressor_slot.handle;
 }
 
 // Scratch for conversions (CMYK -> RGB, RGB -> gray), kept per thread so that steady-state
@@ -75,6 +81,16 @@ tjscalingfactor pick_scaling_factor(int width, int height, int64_t target_width,
   return best;
 }
 
+// Throws for a failed TurboJPEG call, naming truncation when the data stops before the end of
+// its last scan (or before any scan), and discards the handle.
+[[noreturn]] void fail_jpeg(tjhandle handle, const uint8_t* bytes, size_t size) {
+  const std::string message = tjGetErrorStr2(handle);
+  thread_decompressor_slot.reset();
+  if (message.rfind("Premature end", 0) == 0 || !has_eoi_after_last_sos(bytes, size))
+    fail_data("truncated JPEG data: {}", message);
+  fail_data("corrupt JPEG data: {}", message);
+}
+
 }  // namespace
 
 Image decode_jpeg(const uint8_t* bytes, size_t size, const ImageInfo& info,
@@ -84,7 +100,7 @@ Image decode_jpeg(const uint8_t* bytes, size_t size, const ImageInfo& info,
   int width = 0, height = 0, subsampling = 0, colorspace = 0;
   if (tjDecompressHeader3(handle, bytes, jpeg_size, &width, &height, &subsampling, &colorspace) !=
       0)
-    fail_data("corrupt JPEG data: {}", tjGetErrorStr2(handle));
+    fail_jpeg(handle, bytes, size);
   if (width != info.width || height != info.height)
     fail_data("corrupt JPEG data: frame header says {}x{}, decoder says {}x{}", info.width,
               info.height, width, height);
@@ -127,13 +143,13 @@ Image decode_jpeg(const uint8_t* bytes, size_t size, const ImageInfo& info,
   const int flags = TJFLAG_ACCURATEDCT | TJFLAG_LIMITSCANS;
   if (tjDecompress2(handle, bytes, jpeg_size, destination, out_width, 0, out_height, pixel_format,
                     flags) != 0) {
-    const bool warning_only = tjGetErrorCode(handle) == TJERR_WARNING;
-    const std::string message = tjGetErrorStr2(handle);
     // libjpeg recovers from damaged entropy data with a warning, and PIL (hence DIGITS) kept
     // such images; a file that ends early is what PIL refused ("image file is truncated").
-    if (!warning_only) fail_data("corrupt JPEG data: {}", message);
-    if (message.rfind("Premature end", 0) == 0 || !has_eoi_after_last_sos(bytes, size))
-      fail_data("truncated JPEG data: {}", message);
+    const bool warning_only = tjGetErrorCode(handle) == TJERR_WARNING;
+    const std::string message = tjGetErrorStr2(handle);
+    if (!warning_only || message.rfind("Premature end", 0) == 0 ||
+        !has_eoi_after_last_sos(bytes, size))
+      fail_jpeg(handle, bytes, size);
   }
   if (decoded_channels != options.channels) {
     if (is_cmyk && options.channels == 3) {

@@ -245,6 +245,14 @@ ImageInfo probe_image(const uint8_t* bytes, size_t size) {
   auto starts_with = [&](const void* magic, size_t n) {
     return size >= n && std::memcmp(bytes, magic, n) == 0;
   };
+  // A file shorter than a signature it begins with was cut off.
+  auto cut_signature = [&](const void* magic, size_t n) {
+    return size < n && std::memcmp(bytes, magic, size) == 0;
+  };
+  if (cut_signature(png_signature, 8)) fail_truncated_header(ImageFormat::png);
+  if (cut_signature("\xFF\xD8\xFF", 3)) fail_truncated_header(ImageFormat::jpeg);
+  if (cut_signature("GIF87a", 6) || cut_signature("GIF89a", 6))
+    fail_truncated_header(ImageFormat::gif);
   if (starts_with(png_signature, 8)) return probe_png(bytes, size);
   if (starts_with("\xFF\xD8\xFF", 3)) return probe_jpeg(bytes, size);
   if (starts_with("GIF87a", 6) || starts_with("GIF89a", 6)) return probe_gif(bytes, size);
