@@ -12,6 +12,7 @@
 #include "core/rng.h"
 #include "data/datum.h"
 #include "data/image.h"
+#include "data/transform.h"
 
 namespace digits {
 
@@ -171,13 +172,8 @@ void BatchLoader::fill(int64_t batch_index, Batch& batch) {
   batch.data.resize(static_cast<size_t>(options_.batch_size * c * oh * ow));
   batch.labels.resize(static_cast<size_t>(options_.batch_size));
   std::vector<uint8_t> scratch(cached_ ? 0 : static_cast<size_t>(c * h * w));
-  std::vector<float> pixel_mean(c, 0.0f);
-  if (options_.mean_mode == "pixel")
-    for (int64_t ch = 0; ch < c; ++ch) {
-      double total = 0;
-      for (int64_t i = 0; i < h * w; ++i) total += options_.mean[ch * h * w + i];
-      pixel_mean[ch] = static_cast<float>(total / (h * w));
-    }
+  const SampleTransform transform = make_sample_transform(
+      c, h, w, options_.crop, options_.mean_mode, options_.mean, options_.scale);
   for (int64_t s = 0; s < count; ++s) {
     int64_t position = first + s;
     int64_t record = permutation(position / n_records)[position % n_records];
@@ -191,26 +187,13 @@ void BatchLoader::fill(int64_t batch_index, Batch& batch) {
     batch.labels[s] = static_cast<float>(record_labels_[record]);
     // Per-sample randomness from (seed, position) alone: resume-exact, thread-order free.
     Rng rng(splitmix64(options_.seed ^ splitmix64(static_cast<uint64_t>(position) + 1)));
-    int64_t y0 = (h - oh) / 2, x0 = (w - ow) / 2;
+    int64_t y0 = centre_crop_y(transform), x0 = centre_crop_x(transform);
     if (options_.crop > 0 && options_.random_crop) {
       y0 = static_cast<int64_t>(rng.below(static_cast<uint64_t>(h - oh + 1)));
       x0 = static_cast<int64_t>(rng.below(static_cast<uint64_t>(w - ow + 1)));
     }
     bool flip = options_.mirror && rng.below(2) == 1;
-    float* out = batch.data.data() + s * c * oh * ow;
-    for (int64_t ch = 0; ch < c; ++ch)
-      for (int64_t y = 0; y < oh; ++y) {
-        const uint8_t* row = pixels + (ch * h + y0 + y) * w + x0;
-        const float* mean_row = options_.mean_mode == "image"
-                                    ? options_.mean.data() + (ch * h + y0 + y) * w + x0
-                                    : nullptr;
-        float* out_row = out + (ch * oh + y) * ow;
-        for (int64_t x = 0; x < ow; ++x) {
-          int64_t sx = flip ? ow - 1 - x : x;
-          float m = mean_row ? mean_row[sx] : pixel_mean[ch];
-          out_row[x] = (static_cast<float>(row[sx]) - m) * options_.scale;
-        }
-      }
+    transform_sample(transform, pixels, y0, x0, flip, batch.data.data() + s * c * oh * ow);
   }
 }
 
