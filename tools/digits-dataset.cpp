@@ -42,7 +42,7 @@ void add_create_flags(CLI::App& create, CreateFlags& f) {
   create.add_option("--val-labels", o.inputs.val.labels, "IDX labels file for an IDX --val");
   create.add_option("--test", o.inputs.test.path, "Separate test images (folder, text list or IDX)");
   create.add_option("--test-labels", o.inputs.test.labels, "IDX labels file for an IDX --test");
-  create.add_option("--labels", o.inputs.labels_file, "Class names, one per line (line i = label i-1)");
+  create.add_option("--labels", o.inputs.labels_file, "Class names, one per line (line 1 is label 0)");
   create.add_option("--folder", o.inputs.folder, "Prefix for relative paths in text lists");
   create.add_option("-o,--output", o.output, "Dataset directory to create")->required();
   f.channels_opt = create.add_option("--channels", f.channels, "1 (grayscale) or 3 (colour) [3; IDX: its own]");
