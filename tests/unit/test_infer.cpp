@@ -23,6 +23,7 @@
 #include "data/transform.h"
 #include "infer/classifier.h"
 #include "infer/classify.h"
+#include "infer/draw.h"
 #include "infer/evaluate.h"
 #include "infer/preprocess.h"
 #include "infer/topn.h"
@@ -759,4 +760,25 @@ TEST_CASE("topn: grid of one row per class from the job's classifier") {
   CHECK(grid.pixels[(2 * grid.width + 7) * 3] == 201);
   std::string listing = topn_listing(classifier, items, best);
   CHECK(contains(listing, fmt::format("0\ttop left\t1\t{:.6f}\t{}\n", best[0][0].probability, items[1].path)));
+}
+
+TEST_CASE("draw: class numbers in the 3x5 digit font, clipped to the canvas") {
+  Image canvas = make_canvas(8, 6, Rgb{0, 0, 0});
+  draw_number(canvas, 0, 0, 10, 1, Rgb{255, 255, 255});
+  CHECK(number_length(10, 1) == 7);
+  CHECK(number_length(10, 2, true) == 22);
+  std::string rows;
+  for (int y = 0; y < 6; ++y) {
+    for (int x = 0; x < 8; ++x) rows += canvas.pixels[(y * 8 + x) * 3] ? '#' : '.';
+    rows += '\n';
+  }
+  CHECK(rows ==
+        ".#..###.\n"
+        "##..#.#.\n"
+        ".#..#.#.\n"
+        ".#..#.#.\n"
+        "###.###.\n"
+        "........\n");
+  draw_number(canvas, 6, 4, 8, 2, Rgb{1, 2, 3});  // mostly outside: clipped, no crash
+  CHECK(canvas.pixels[(4 * 8 + 6) * 3 + 2] == 3);
 }
