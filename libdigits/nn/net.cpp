@@ -41,7 +41,7 @@ double read_scalar(const Tensor& t) {
 }
 
 // An Input layer's config for the deploy phase: its `label` top (and that top's shape) removed.
-LayerConfig without_label_top(const LayerConfig& c, int index) {
+LayerConfig without_label_top(const LayerConfig& c, const std::string& file, int index) {
   auto it = std::find(c.tops.begin(), c.tops.end(), "label");
   if (it == c.tops.end()) return c;
   size_t drop = static_cast<size_t>(it - c.tops.begin());
@@ -57,7 +57,7 @@ LayerConfig without_label_top(const LayerConfig& c, int index) {
   }
   node["top"] = tops;
   node["shape"] = shape_list;
-  LayerConfig out(node, "", index);
+  LayerConfig out(node, file, index);
   out.tops = c.tops;
   out.tops.erase(out.tops.begin() + static_cast<std::ptrdiff_t>(drop));
   return out;
@@ -123,7 +123,7 @@ void Net::build() {
     Planned p;
     p.config = spec_config;
     if (phase_ == Phase::deploy && spec_config.type == "Input") {
-      p.config = without_label_top(spec_config, static_cast<int>(index));
+      p.config = without_label_top(spec_config, spec_.file, static_cast<int>(index));
       if (p.config.tops.empty()) continue;  // an Input layer of the label alone
     }
     int position = static_cast<int>(planned.size());

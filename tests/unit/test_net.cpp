@@ -319,3 +319,142 @@ TEST_CASE("errors found while building: bottom counts, loss weights, parameter l
         "net.yaml:3:5: layer 'ip' (InnerProduct): missing required key `num_output` (the number of "
         "outputs)");
 }
+
+// ---- the standard networks, end to end ----------------------------------------------------------
+
+namespace {
+
+struct RunResult {
+  double loss;
+  double first_weight_grad_norm;  // of the first layer's weights after one backward
+};
+
+RunResult run_train_step(Net& net, float lo, float hi, int classes) {
+  Rng rng(11);
+  fill_uniform(net.blob("data"), rng, lo, hi);
+  fill_labels(net.blob("label"), rng, classes);
+  double loss = net.forward(1);
+  net.zero_param_grads();
+  net.backward();
+  Param* first = net.params().front().param;
+  double sum = 0;
+  for (float g : first->value.host_grad()) sum += double(g) * g;
+  return {loss, std::sqrt(sum)};
+}
+
+std::vector<std::string> output_names(const Net& net) {
+  std::vector<std::string> names;
+  for (const auto& o : net.outputs()) names.push_back(o.name);
+  return names;
+}
+
+}  // namespace
+
+TEST_CASE("LeNet from configs/networks: shapes, parameter count, forward and backward") {
+  NetSpec spec = load_net_spec(find_network("lenet"));
+  Net net(spec, Phase::train, 4, cpu_backend(), 1);
+  // conv1 20*1*5*5+20 = 520; conv2 50*20*5*5+50 = 25,050; ip1 500*(50*4*4)+500 = 400,500;
+  // ip2 10*500+10 = 5,010: 431,080.
+  CHECK(net.num_learnable_parameters() == 431080);
+  CHECK(net.blob("conv1").shape() == Shape{4, 20, 24, 24});
+  CHECK(net.blob("pool2").shape() == Shape{4, 50, 4, 4});
+  CHECK(net.blob("ip2").shape() == Shape{4, 10});
+  CHECK(net.output_names() == std::vector<std::string>{"loss"});
+  RunResult r = run_train_step(net, 0.0f, 3.2f, 10);
+  CHECK(r.loss > 0.5);
+  CHECK(r.loss < 10.0);
+  CHECK(r.first_weight_grad_norm > 0.0);
+  auto params = net.params();
+  CHECK(params[1].name == "conv1.bias");
+  CHECK(params[1].param->lr_mult == 2.0f);
+
+  Net val(spec, Phase::val, 3, cpu_backend(), 1);
+  val.copy_params_from(net);
+  Rng rng(4);
+  fill_uniform(val.blob("data"), rng, 0.0f, 3.2f);
+  fill_labels(val.blob("label"), rng, 10);
+  val.forward();
+  CHECK(output_names(val) == std::vector<std::string>{"accuracy", "loss"});
+
+  Net deploy(spec, Phase::deploy, 2, cpu_backend(), 1);
+  CHECK(deploy.input_names() == std::vector<std::string>{"data"});
+  CHECK(deploy.output_names() == std::vector<std::string>{"softmax"});
+  deploy.copy_params_from(net);
+  fill_uniform(deploy.blob("data"), rng, 0.0f, 3.2f);
+  deploy.forward();
+  CHECK(deploy.blob("softmax").shape() == Shape{2, 10});
+}
+
+TEST_CASE("AlexNet from configs/networks: 227x227, grouped convolutions, 60,965,224 parameters") {
+  NetSpec spec = load_net_spec(find_network("alexnet"));
+  Net net(spec, Phase::train, 2, cpu_backend(), 1);
+  // Weights (out * in/group * k * k) + biases, 1000 classes:
+  //   conv1 96*3*11*11 + 96      =    34,944
+  //   conv2 256*(96/2)*5*5 + 256  =   307,456
+  //   conv3 384*256*3*3 + 384     =   885,120
+  //   conv4 384*(384/2)*3*3 + 384 =   663,936
+  //   conv5 256*(384/2)*3*3 + 256 =   442,624
+  //   fc6 4096*(256*6*6) + 4096   = 37,752,832
+  //   fc7 4096*4096 + 4096        = 16,781,312
+  //   fc8 1000*4096 + 1000        =  4,097,000
+  //   total                         60,965,224
+  CHECK(net.num_learnable_parameters() == 60965224);
+  CHECK(net.blob("conv1").shape() == Shape{2, 96, 55, 55});
+  CHECK(net.blob("pool2").shape() == Shape{2, 256, 13, 13});
+  CHECK(net.blob("pool5").shape() == Shape{2, 256, 6, 6});
+  CHECK(net.blob("fc8").shape() == Shape{2, 1000});
+  RunResult r = run_train_step(net, -100.0f, 100.0f, 1000);
+  // With gaussian(0.01) weights the scores start near zero: the loss is close to ln(1000).
+  CHECK(r.loss == doctest::Approx(std::log(1000.0)).epsilon(0.05));
+  CHECK(r.first_weight_grad_norm > 0.0);
+  // (No deploy net here: filling another 61 million weights would double the test's time; the
+  // deploy phase's wiring is checked in test_net_spec.)
+}
+
+TEST_CASE("GoogLeNet from configs/networks: inception modules, auxiliary heads weighted 0.3") {
+  NetSpec spec = load_net_spec(find_network("googlenet"));
+  Net net(spec, Phase::train, 2, cpu_backend(), 1);
+  // Convolutions: out*in*k*k + out. Stem: conv1 64*3*7*7+64 = 9,472; conv2/3x3_reduce
+  // 64*64+64 = 4,160; conv2/3x3 192*64*9+192 = 110,784; sum 124,416.
+  // Inception (in -> 1x1 a, 1x1 b -> 3x3 c, 1x1 d -> 5x5 e, pool -> 1x1 f):
+  //   in*(a+b+d+f) + b*c*9 + d*e*25 + (a+b+c+d+e+f):
+  //   3a (192: 64, 96->128, 16->32, 32)    =   163,696   out 256
+  //   3b (256: 128, 128->192, 32->96, 64)  =   388,736   out 480
+  //   4a (480: 192, 96->208, 16->48, 64)   =   376,176   out 512
+  //   4b (512: 160, 112->224, 24->64, 64)  =   449,160   out 512
+  //   4c (512: 128, 128->256, 24->64, 64)  =   510,104   out 512
+  //   4d (512: 112, 144->288, 32->64, 64)  =   605,376   out 528
+  //   4e (528: 256, 160->320, 32->128, 128) =  868,352   out 832
+  //   5a (832: 256, 160->320, 32->128, 128) = 1,043,456  out 832
+  //   5b (832: 384, 192->384, 48->128, 128) = 1,444,080  out 1024
+  // Classifier 1000*1024+1000 = 1,025,000. Deploy total: 6,998,552.
+  // Each auxiliary head: conv 128*in+128 (in 512 after 4a: 65,664; 528 after 4d: 67,712),
+  // fc 1024*(128*4*4)+1024 = 2,098,176, classifier 1000*1024+1000 = 1,025,000:
+  // 3,188,840 and 3,190,888. Train total: 13,378,280.
+  CHECK(net.num_learnable_parameters() == 13378280);
+  CHECK(net.blob("pool2/3x3_s2").shape() == Shape{2, 192, 28, 28});
+  CHECK(net.blob("inception_3a/output").shape() == Shape{2, 256, 28, 28});
+  CHECK(net.blob("inception_4a/output").shape() == Shape{2, 512, 14, 14});
+  CHECK(net.blob("loss1/ave_pool").shape() == Shape{2, 512, 4, 4});
+  CHECK(net.blob("inception_5b/output").shape() == Shape{2, 1024, 7, 7});
+  CHECK(net.blob("pool5/7x7_s1").shape() == Shape{2, 1024, 1, 1});
+  CHECK(net.blob("loss3/classifier").shape() == Shape{2, 1000});
+  CHECK(net.output_names() == std::vector<std::string>{"loss1/loss", "loss2/loss", "loss"});
+  RunResult r = run_train_step(net, -100.0f, 100.0f, 1000);
+  auto outputs = net.outputs();
+  REQUIRE(outputs.size() == 3);
+  CHECK(outputs[0].loss_weight == doctest::Approx(0.3));
+  CHECK(outputs[1].loss_weight == doctest::Approx(0.3));
+  CHECK(outputs[2].loss_weight == 1.0f);
+  CHECK(r.loss == doctest::Approx(0.3 * outputs[0].value + 0.3 * outputs[1].value +
+                                  outputs[2].value)
+                      .epsilon(1e-6));
+  CHECK(std::isfinite(r.loss));
+  CHECK(r.first_weight_grad_norm > 0.0);
+
+  Net deploy(spec, Phase::deploy, 1, cpu_backend(), 1);
+  CHECK(deploy.num_learnable_parameters() == 6998552);
+  CHECK(deploy.output_names() == std::vector<std::string>{"softmax"});
+  CHECK_FALSE(deploy.has_blob("loss1/ave_pool"));
+  deploy.copy_params_from(net);
+}
