@@ -95,13 +95,11 @@ void Net::build() {
   // the latest version. In place (top j == bottom j) is decided later, when tensors exist.
   struct Version {
     std::string name;
-    int producer = -1;  // position in `planned`; -1 for an `input:` blob
-    std::vector<std::pair<int, int>> consumers;  // (position, bottom index)
+    std::vector<std::pair<int, int>> consumers;  // (position in `planned`, bottom index)
     int in_place_of = -1;                         // version this one may overwrite in place
     bool needs_grad = false;
     Tensor* tensor = nullptr;
-    std::map<std::pair<int, int>, Tensor*> split_tops;  // consumer -> its split copy
-    bool has_split = false;
+    std::map<std::pair<int, int>, Tensor*> split_tops;  // consumer -> its split copy, if split
   };
   struct Planned {
     LayerConfig config;
@@ -137,7 +135,6 @@ void Net::build() {
     for (size_t j = 0; j < p.config.tops.size(); ++j) {
       Version v;
       v.name = p.config.tops[j];
-      v.producer = position;
       if (j < p.config.bottoms.size() && p.config.bottoms[j] == p.config.tops[j])
         v.in_place_of = p.bottoms[j];
       versions.push_back(v);
@@ -182,9 +179,8 @@ void Net::build() {
     Planned& p = planned[k];
     p.contributes = p.loss_weight != 0.0f;
     for (int v : p.tops)
-      for (auto [consumer, bottom_index] : versions[v].consumers) {
-        (void)bottom_index;
-        const Planned& c = planned[consumer];
+      for (const auto& consumer : versions[v].consumers) {
+        const Planned& c = planned[consumer.first];
         p.contributes |= c.contributes && c.layer->has_backward();
       }
   }
@@ -214,7 +210,7 @@ void Net::build() {
   };
   // How many layers read v's own tensor (consumers without a split copy, plus the split).
   auto direct_readers = [&](const Version& v) {
-    int n = v.has_split ? 1 : 0;
+    int n = v.split_tops.empty() ? 0 : 1;
     for (const auto& key : v.consumers) n += v.split_tops.count(key) ? 0 : 1;
     return n;
   };
@@ -310,7 +306,6 @@ void Net::build() {
         sw.tops.push_back(t);
         sw.top_blobs.push_back(v.name);
       }
-      v.has_split = true;
       for (Tensor* t : sw.tops) {
         sw.top_names.push_back(tensor_names_.at(t));
         tops.push_back(tensor_names_.at(t));
