@@ -48,7 +48,7 @@ void check_image_output(const std::string& path, const char* flag) {
 
 void print_loaded(const Classifier& classifier) {
   const SnapshotInfo& s = classifier.snapshot();
-  fmt::print(stderr, "{}: job {}: {} (epoch {}, iteration {}), {} classes\n", kTool, classifier.job_dir(),
+  fmt::print(stderr, "{}: job {}: {} (epoch {:.4g}, iteration {}), {} classes\n", kTool, classifier.job_dir(),
              s.weights, s.epoch, s.iteration, classifier.num_classes());
   for (const auto& note : classifier.notes()) fmt::print(stderr, "{}: warning: {}\n", kTool, note);
 }
