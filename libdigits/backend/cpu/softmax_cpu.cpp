@@ -34,6 +34,7 @@ void check_labels(const char* op, int64_t positions, int64_t channels, const flo
 // overflowing; the sum is accumulated in double.
 void CpuBackend::softmax_forward(int64_t outer, int64_t channels, int64_t inner, const float* x,
                                  float* y) {
+  if (channels <= 0) return;  // nothing to normalize (and no xs[0] to start the max from)
 #pragma omp parallel for if (outer * channels * inner > kParallelMin)
   for (int64_t p = 0; p < outer * inner; ++p) {
     const int64_t o = p / inner, i = p % inner;

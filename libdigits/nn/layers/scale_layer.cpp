@@ -33,7 +33,6 @@ class ScaleLayer final : public Layer {
         dy_copy_(Shape{0}, device()),
         dx_discard_(Shape{0}, device()) {}
 
-  int max_bottoms() const override { return 1; }
   bool supports_in_place() const override { return true; }
 
   void reshape(const std::vector<Tensor*>& bottom, const std::vector<Tensor*>& top) override {
