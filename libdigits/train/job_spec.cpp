@@ -164,8 +164,8 @@ std::string job_spec_to_yaml(const JobSpec& spec, const YAML::Node& resolved_sol
   out << YAML::Key << "epochs" << YAML::Value << spec.epochs;
   out << YAML::Key << "batch_size" << YAML::Value << spec.batch_size;
   out << YAML::Key << "batch_accumulation" << YAML::Value << spec.batch_accumulation;
-  out << YAML::Key << "snapshot_interval" << YAML::Value << spec.snapshot_interval;
-  out << YAML::Key << "validation_interval" << YAML::Value << spec.validation_interval;
+  out << YAML::Key << "snapshot_interval" << YAML::Value << fmt::format("{}", spec.snapshot_interval);
+  out << YAML::Key << "validation_interval" << YAML::Value << fmt::format("{}", spec.validation_interval);
   out << YAML::Key << "seed" << YAML::Value << spec.seed;
   out << YAML::Key << "device" << YAML::Value << spec.device;
   out << YAML::Key << "log_interval" << YAML::Value << spec.log_interval;

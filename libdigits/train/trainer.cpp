@@ -55,21 +55,25 @@ struct Plan {
   YAML::Node solver_yaml;   // resolved, for job.yaml
 };
 
+// Numbers as their shortest round-trip text ("0.9", not "0.90000000000000002").
+YAML::Node number(double value) { return YAML::Node(fmt::format("{}", value)); }
+
 YAML::Node solver_to_yaml(const SolverConfig& c) {
   YAML::Node node(YAML::NodeType::Map);
   node["type"] = solver_type_name(c.type);
-  node["base_lr"] = c.base_lr;
-  node["momentum"] = c.momentum;
-  node["momentum2"] = c.momentum2;
-  node["rms_decay"] = c.rms_decay;
-  node["delta"] = c.delta;
-  node["weight_decay"] = c.weight_decay;
+  node["base_lr"] = number(c.base_lr);
+  node["momentum"] = number(c.momentum);
+  node["momentum2"] = number(c.momentum2);
+  node["rms_decay"] = number(c.rms_decay);
+  node["delta"] = number(c.delta);
+  node["weight_decay"] = number(c.weight_decay);
   YAML::Node policy(YAML::NodeType::Map);
   policy["type"] = lr_policy_name(c.lr_policy.type);
-  policy["gamma"] = c.lr_policy.gamma;
-  policy["power"] = c.lr_policy.power;
+  policy["gamma"] = number(c.lr_policy.gamma);
+  policy["power"] = number(c.lr_policy.power);
   policy["step_size"] = c.lr_policy.step_size;
   YAML::Node steps(YAML::NodeType::Sequence);
+  steps.SetStyle(YAML::EmitterStyle::Flow);
   for (int64_t s : c.lr_policy.stepvalues) steps.push_back(s);
   policy["stepvalues"] = steps;
   node["lr_policy"] = policy;
@@ -538,7 +542,7 @@ int run_training(const TrainRequest& request) {
                 static_cast<long long>(plan.iterations_per_epoch));
     // Activations and their gradients, weights, their gradients and up to two history buffers.
     double mib = (2.0 * activation_floats + 4.0 * params) * 4 / (1 << 20);
-    std::printf("# estimated memory per batch of %lld: %.1f MiB\n",
+    std::printf("# estimated memory per batch of %lld: %.2f MiB\n",
                 static_cast<long long>(plan.batch_size), mib);
     return 0;
   }

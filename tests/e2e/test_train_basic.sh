@@ -40,9 +40,10 @@ expect_in err "already exists"
 expect_status 0 "$DIGITS_BIN"/digits-train --resume job
 expect_in err "already done"
 
-# Dry run: prints the resolved spec and the parameter count (64*32+32 + 32*3+3 = 2211), no job.
+# Dry run: prints the resolved spec and the parameter count (64*32+32 + 32*3+3 = 2179), no job.
 expect_status 0 "$DIGITS_BIN"/digits-train --dataset ds --network mlp.yaml --dry-run -o dry
-expect_in out "learnable parameters: 2211"
+expect_in out "learnable parameters: 2179"
+grep -qx "  momentum: 0.9" out || fail "job spec numbers not in their shortest form"
 [ ! -e dry ] || fail "--dry-run created the job dir"
 
 # --print-defaults is itself a valid spec.

@@ -28,7 +28,7 @@ cmp straight/snapshots/epoch_4.safetensors autojob/snapshots/epoch_4.safetensors
   fail "--resume auto result differs"
 
 # Fine-tuning: a 4-class head does not match the 3-class snapshot: ip1 loads, ip2 is skipped.
-expect_status 0 "$DIGITS_BIN"/digits-train --dataset ds --network mlp.yaml --set epochs=1 \
+expect_status 0 "$DIGITS_BIN"/digits-train --dataset ds --network mlp.yaml --set epochs=1 --set transforms.crop=8 \
   --set classes=4 --set pretrained=straight/snapshots/epoch_4.safetensors -o tuned
 expect_in err "pretrained: ip2.weight has shape [3,32] there, [4,32] here: skipped"
 expect_in err "pretrained: loaded 2 parameters"
