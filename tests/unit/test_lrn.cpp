@@ -1,6 +1,7 @@
 // LRN across channels: hand-computed values for the forward and the backward, the window's
 // extent, independence of spatial positions (the op works in chunks of positions), gradient
-// checks of the layer and spec errors.
+// checks of the layer and spec errors. LRN within a channel: hand-computed values and a
+// gradient check.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -143,13 +144,52 @@ TEST_CASE("LRN layer: defaults, gradient checks") {
   }
 }
 
+TEST_CASE("LRN layer within a channel: hand-computed values, gradient check") {
+  // One 3x3 plane, x = 2 at (0,0) and 1 at (0,1), zeros elsewhere; local_size 3, alpha 9
+  // (alpha / 3^2 = 1), beta 0.5. The 3x3 window sums of x^2 are 5 at (0,0), (0,1), (1,0),
+  // (1,1) and 1 at (0,2), (1,2): scale = 1 + sum, so y(0,0) = 2/sqrt(6), y(0,1) = 1/sqrt(6).
+  {
+    Rng rng(1);
+    auto layer = make_test_layer(
+        "{name: n, type: LRN, norm_region: WITHIN_CHANNEL, local_size: 3, alpha: 9, beta: 0.5}",
+        rng);
+    Tensor bottom = make_tensor({1, 1, 3, 3}, {2, 1, 0, 0, 0, 0, 0, 0, 0}), top;
+    layer->reshape({&bottom}, {&top});
+    layer->forward({&bottom}, {&top});
+    check_values(top.host_data(), {2 / std::sqrt(6.0), 1 / std::sqrt(6.0), 0, 0, 0, 0, 0, 0, 0},
+                 "y");
+    // dy = 1 at (0,2) only. y(0,2) = x(0,2) * factor(0,2) with x(0,2) = 0, so its gradient is
+    // factor(0,2) = (1 + 1)^-0.5 at (0,2) and 0 elsewhere (the factor's own gradient is
+    // multiplied by x(0,2) = 0).
+    top.set_grad({0, 0, 1, 0, 0, 0, 0, 0, 0});
+    layer->backward({&top}, {true}, {&bottom});
+    check_values(bottom.host_grad(), {0, 0, 1 / std::sqrt(2.0), 0, 0, 0, 0, 0, 0}, "dx");
+    // dy = 1 at (0,0): y(0,0) = x00 (1 + x00^2 + x01^2)^-0.5 (the window sum at (0,0) holds
+    // (0,0), (0,1), (1,0), (1,1)); with s = 6: dx00 = s^-0.5 - x00^2 s^-1.5 = (6 - 4) / 6^1.5,
+    // dx01 = -x00 x01 s^-1.5 = -2 / 6^1.5.
+    top.set_grad({1, 0, 0, 0, 0, 0, 0, 0, 0});
+    layer->backward({&top}, {true}, {&bottom});
+    check_values(bottom.host_grad(),
+                 {2 / std::pow(6.0, 1.5), -2 / std::pow(6.0, 1.5), 0, 0, 0, 0, 0, 0, 0}, "dx");
+  }
+  {
+    Rng rng(33);
+    auto layer = make_test_layer(
+        "{name: n, type: LRN, norm_region: WITHIN_CHANNEL, local_size: 3, alpha: 2, beta: 0.75}",
+        rng);
+    Tensor bottom = random_tensor({2, 2, 4, 5}, rng), top;
+    check_layer_gradients(*layer, {&bottom}, {&top});
+  }
+}
+
 TEST_CASE("LRN layer: spec errors") {
   Rng rng(1);
   CHECK(error_message([&] {
-          make_test_layer("{name: n, type: LRN, norm_region: WITHIN_CHANNEL}", rng);
-        }).find("WITHIN_CHANNEL is not implemented") != std::string::npos);
+          make_test_layer("{name: n, type: LRN, norm_region: WITHIN_CHANNEL, k: 2}", rng);
+        }).find("k: Caffe's WITHIN_CHANNEL LRN ignores k") != std::string::npos);
   CHECK(error_message([&] { make_test_layer("{name: n, type: LRN, norm_region: ACROSS}", rng); })
-            .find("expected ACROSS_CHANNELS, got \"ACROSS\"") != std::string::npos);
+            .find("expected ACROSS_CHANNELS or WITHIN_CHANNEL, got \"ACROSS\"") !=
+        std::string::npos);
   CHECK(error_message([&] { make_test_layer("{name: n, type: LRN, local_size: 4}", rng); })
             .find("local_size: expected an odd number") != std::string::npos);
   CHECK(error_message([&] { make_test_layer("{name: n, type: LRN, k: 0}", rng); })
