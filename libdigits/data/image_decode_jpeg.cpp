@@ -59,24 +59,17 @@ bool has_eoi_after_last_sos(const uint8_t* bytes, size_t size) {
   return false;
 }
 
-// The smallest DCT scaling factor (<= 1) whose output is still >= the target in both
-// dimensions; 1/1 when there is no target or no factor shrinks enough to matter.
+// The smallest DCT scaling factor among 1/2, 1/4, 1/8 whose output is still >= the target in
+// both dimensions; 1/1 when there is no target or the image is less than twice the target.
+// (libjpeg-turbo's other factors, 3/4, 5/8, ..., use plain-C IDCTs slower than a full decode.)
 tjscalingfactor pick_scaling_factor(int width, int height, int64_t target_width,
                                     int64_t target_height) {
   tjscalingfactor best{1, 1};
   if (target_width <= 0 || target_height <= 0) return best;
-  int count = 0;
-  const tjscalingfactor* factors = tjGetScalingFactors(&count);
-  if (factors == nullptr) return best;
-  int64_t best_pixels = int64_t{width} * height;
-  for (int i = 0; i < count; ++i) {
-    const tjscalingfactor& f = factors[i];
-    if (f.num > f.denom) continue;  // enlarging factors
-    int64_t w = TJSCALED(width, f), h = TJSCALED(height, f);
-    if (w >= target_width && h >= target_height && w * h < best_pixels) {
-      best = f;
-      best_pixels = w * h;
-    }
+  for (int denom : {2, 4, 8}) {
+    tjscalingfactor factor{1, denom};
+    if (TJSCALED(width, factor) < target_width || TJSCALED(height, factor) < target_height) break;
+    best = factor;
   }
   return best;
 }
@@ -93,8 +86,8 @@ tjscalingfactor pick_scaling_factor(int width, int height, int64_t target_width,
 
 }  // namespace
 
-Image decode_jpeg(const uint8_t* bytes, size_t size, const ImageInfo& info,
-                  const DecodeOptions& options) {
+void decode_jpeg(const uint8_t* bytes, size_t size, const ImageInfo& info,
+                 const DecodeOptions& options, Image& out) {
   tjhandle handle = thread_decompressor();
   const auto jpeg_size = static_cast<unsigned long>(size);
   int width = 0, height = 0, subsampling = 0, colorspace = 0;
@@ -119,11 +112,10 @@ Image decode_jpeg(const uint8_t* bytes, size_t size, const ImageInfo& info,
   // (YCbCr->RGB->luma, CMYK->RGB[->luma]), which is what DIGITS stored.
   const bool is_cmyk = colorspace == TJCS_CMYK || colorspace == TJCS_YCCK;
   const bool is_gray = colorspace == TJCS_GRAY;
-  Image image;
-  image.width = out_width;
-  image.height = out_height;
-  image.channels = options.channels;
-  image.pixels.resize(static_cast<size_t>(pixel_count) * options.channels);
+  // Rotated images are decoded into per-thread scratch, then turned upright into `out`.
+  thread_local Image stored;
+  Image& image = orientation > 1 ? stored : out;
+  set_image_shape(image, out_width, out_height, options.channels);
   int pixel_format = TJPF_RGB, decoded_channels = 3;
   uint8_t* destination = image.pixels.data();
   if (is_cmyk) {
@@ -163,7 +155,10 @@ Image decode_jpeg(const uint8_t* bytes, size_t size, const ImageInfo& info,
     }
     release_scratch_if_huge();
   }
-  return apply_orientation(std::move(image), orientation);
+  if (orientation > 1) {
+    apply_orientation(stored, orientation, out);
+    if (stored.pixels.capacity() > (size_t{64} << 20)) stored = Image();
+  }
 }
 
 }  // namespace digits::image_detail

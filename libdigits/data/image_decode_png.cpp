@@ -89,8 +89,8 @@ struct PngReadStruct {
 
 }  // namespace
 
-Image decode_png(const uint8_t* bytes, size_t size, const ImageInfo& info,
-                 const DecodeOptions& options) {
+void decode_png(const uint8_t* bytes, size_t size, const ImageInfo& info,
+                const DecodeOptions& options, Image& out) {
   PngSource source;
   source.data = bytes;
   source.size = size;
@@ -116,14 +116,11 @@ Image decode_png(const uint8_t* bytes, size_t size, const ImageInfo& info,
                layout.channels);
 
   const int64_t pixel_count = int64_t{layout.width} * layout.height;
-  Image image;
-  image.width = layout.width;
-  image.height = layout.height;
-  image.channels = options.channels;
-  image.pixels.resize(static_cast<size_t>(pixel_count) * options.channels);
-  // Decode in place when the file already has the wanted channels, else decode then convert.
-  std::vector<uint8_t> decoded;
-  uint8_t* destination = image.pixels.data();
+  set_image_shape(out, layout.width, layout.height, options.channels);
+  // Decode in place when the file already has the wanted channels, else into per-thread
+  // scratch, then convert.
+  thread_local std::vector<uint8_t> decoded;
+  uint8_t* destination = out.pixels.data();
   if (layout.channels != options.channels) {
     decoded.resize(static_cast<size_t>(pixel_count) * layout.channels);
     destination = decoded.data();
@@ -131,10 +128,11 @@ Image decode_png(const uint8_t* bytes, size_t size, const ImageInfo& info,
   std::vector<png_bytep> rows(layout.height);
   for (png_uint_32 y = 0; y < layout.height; ++y) rows[y] = destination + y * layout.row_bytes;
   if (!pngread_rows(reader.png, rows.data())) fail_png(source);
-  if (layout.channels != options.channels)
-    convert_channels(decoded.data(), layout.channels, image.pixels.data(), options.channels,
+  if (layout.channels != options.channels) {
+    convert_channels(decoded.data(), layout.channels, out.pixels.data(), options.channels,
                      pixel_count);
-  return image;
+    if (decoded.capacity() > (size_t{64} << 20)) std::vector<uint8_t>().swap(decoded);
+  }
 }
 
 }  // namespace digits::image_detail

@@ -67,8 +67,8 @@ uint64_t uncompressed_size_needed(const uint8_t* bytes, size_t size, const Image
 
 }  // namespace
 
-Image decode_with_stb(const uint8_t* bytes, size_t size, const ImageInfo& info,
-                      const DecodeOptions& options) {
+void decode_with_stb(const uint8_t* bytes, size_t size, const ImageInfo& info,
+                     const DecodeOptions& options, Image& out) {
   const char* format = image_format_name(info.format);
   if (info.format == ImageFormat::pnm && bytes[1] != '5' && bytes[1] != '6')
     fail_data("unsupported PNM variant P{} (only binary P5 gray and P6 colour)",
@@ -91,14 +91,9 @@ Image decode_with_stb(const uint8_t* bytes, size_t size, const ImageInfo& info,
       stbi_load_from_memory(bytes, length, &width, &height, &channels, 0), stbi_image_free);
   if (!pixels) fail_data("corrupt {} data: {}", format, stbi_failure_reason());
 
-  Image image;
-  image.width = width;
-  image.height = height;
-  image.channels = options.channels;
-  const int64_t pixel_count = int64_t{width} * height;
-  image.pixels.resize(static_cast<size_t>(pixel_count) * options.channels);
-  convert_channels(pixels.get(), channels, image.pixels.data(), options.channels, pixel_count);
-  return image;
+  set_image_shape(out, width, height, options.channels);
+  convert_channels(pixels.get(), channels, out.pixels.data(), options.channels,
+                   int64_t{width} * height);
 }
 
 }  // namespace digits::image_detail

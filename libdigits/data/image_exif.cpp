@@ -77,8 +77,11 @@ void copy_strided(const uint8_t* in, uint8_t* out, int64_t out_width, int64_t ou
 
 }  // namespace
 
-Image apply_orientation(Image image, int orientation) {
-  if (orientation < 2 || orientation > 8) return image;
+void apply_orientation(const Image& image, int orientation, Image& out) {
+  if (orientation < 2 || orientation > 8) {
+    out = image;
+    return;
+  }
   const int64_t w = image.width, h = image.height;
   // Where output pixel (x', y') comes from in the stored image, as (start, step_x, step_y) in
   // stored pixel indices y * w + x. 5..8 swap the axes.
@@ -92,18 +95,16 @@ Image apply_orientation(Image image, int orientation) {
     case 7: start = (h - 1) * w + w - 1; step_x = -w; step_y = -1; break; // transverse
     case 8: start = w - 1; step_x = w; step_y = -1; break;                // rotate 90 CCW
   }
-  Image out;
-  out.channels = image.channels;
-  out.width = orientation >= 5 ? h : w;
-  out.height = orientation >= 5 ? w : h;
-  out.pixels.resize(image.pixels.size());
+  if (orientation >= 5)
+    set_image_shape(out, h, w, image.channels);
+  else
+    set_image_shape(out, w, h, image.channels);
   if (image.channels == 1)
     copy_strided<1>(image.pixels.data(), out.pixels.data(), out.width, out.height, start, step_x,
                     step_y);
   else
     copy_strided<3>(image.pixels.data(), out.pixels.data(), out.width, out.height, start, step_x,
                     step_y);
-  return out;
 }
 
 }  // namespace digits::image_detail

@@ -24,6 +24,7 @@ void convert_channels(const uint8_t* in, int in_channels, uint8_t* out, int out_
 
 // Adobe-convention (inverted) CMYK, as libjpeg returns it for CMYK/YCCK JPEGs, to RGB exactly as
 // PIL does (rawmode "CMYK;I", then convert("RGB")). `in` 4 bytes per pixel, `out` 3.
+// `out` may be `in` (each pixel is read before its bytes are overwritten).
 void cmyk_inverted_to_rgb(const uint8_t* in, uint8_t* out, int64_t pixel_count);
 
 // A PNM header: magic '1'..'6' (bytes[1]), then width, height and (except P1/P4) maxval.
@@ -36,15 +37,18 @@ struct PnmHeader {
 // Error(data) on a malformed field.
 bool parse_pnm_header(const uint8_t* bytes, size_t size, PnmHeader* header);
 
+// Sets out's size and resizes its pixel buffer (capacity reused; contents unspecified).
+void set_image_shape(Image& out, int64_t width, int64_t height, int channels);
+
 // Decoders: `info` is probe_image()'s result for these bytes (format already identified, size
-// already checked against options.max_pixels). Return an image with options.channels.
-Image decode_jpeg(const uint8_t* bytes, size_t size, const ImageInfo& info,
-                  const DecodeOptions& options);
-Image decode_png(const uint8_t* bytes, size_t size, const ImageInfo& info,
-                 const DecodeOptions& options);
+// already checked against options.max_pixels). Write an image with options.channels to `out`.
+void decode_jpeg(const uint8_t* bytes, size_t size, const ImageInfo& info,
+                 const DecodeOptions& options, Image& out);
+void decode_png(const uint8_t* bytes, size_t size, const ImageInfo& info,
+                const DecodeOptions& options, Image& out);
 // BMP, GIF (first frame), TGA, PNM (binary P5/P6) through stb_image.
-Image decode_with_stb(const uint8_t* bytes, size_t size, const ImageInfo& info,
-                      const DecodeOptions& options);
+void decode_with_stb(const uint8_t* bytes, size_t size, const ImageInfo& info,
+                     const DecodeOptions& options, Image& out);
 
 // EXIF orientation (1..8) from a JPEG's APP1 "Exif" segment; 1 when there is none or it is
 // malformed (a broken EXIF block never rejects an image that decodes). Reads only marker
@@ -52,8 +56,8 @@ Image decode_with_stb(const uint8_t* bytes, size_t size, const ImageInfo& info,
 int jpeg_exif_orientation(const uint8_t* bytes, size_t size);
 // Returns the image turned upright for an EXIF orientation 1..8 (PIL's ImageOps.exif_transpose):
 // 2 mirror, 3 rotate 180, 4 flip, 5 transpose, 6 rotate 90 clockwise, 7 transverse, 8 rotate 90
-// counter-clockwise. Orientations 5..8 swap width and height.
-Image apply_orientation(Image image, int orientation);
+// counter-clockwise. Orientations 5..8 swap width and height. `out` must not be `image`.
+void apply_orientation(const Image& image, int orientation, Image& out);
 
 // Big- and little-endian reads; the caller has checked the bounds.
 inline uint32_t read_be16(const uint8_t* p) { return (uint32_t(p[0]) << 8) | p[1]; }

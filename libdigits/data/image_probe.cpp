@@ -12,6 +12,13 @@ namespace digits {
 
 namespace image_detail {
 
+void set_image_shape(Image& out, int64_t width, int64_t height, int channels) {
+  out.width = width;
+  out.height = height;
+  out.channels = channels;
+  out.pixels.resize(static_cast<size_t>(width * height * channels));
+}
+
 void check_pixel_limit(int64_t width, int64_t height, int64_t max_pixels) {
   // width and height come from 16- or 32-bit header fields, so the product fits in int64_t.
   if (width * height > max_pixels)
@@ -265,24 +272,30 @@ ImageInfo probe_image(const uint8_t* bytes, size_t size) {
   fail_data("not an image (unrecognised signature; expected PNG, JPEG, BMP, GIF, TGA, PNM)");
 }
 
-Image decode_image(const uint8_t* bytes, size_t size, const DecodeOptions& options) {
+void decode_image(const uint8_t* bytes, size_t size, const DecodeOptions& options, Image& out) {
   if (options.channels != 1 && options.channels != 3)
     fail_usage("image channels must be 1 (gray) or 3 (RGB), got {}", options.channels);
   ImageInfo info = probe_image(bytes, size);
   // Decompression bombs: refuse on the header's claim, before any decoder allocates.
   check_pixel_limit(info.width, info.height, options.max_pixels);
   switch (info.format) {
-    case ImageFormat::jpeg: return decode_jpeg(bytes, size, info, options);
-    case ImageFormat::png: return decode_png(bytes, size, info, options);
+    case ImageFormat::jpeg: return decode_jpeg(bytes, size, info, options, out);
+    case ImageFormat::png: return decode_png(bytes, size, info, options, out);
     case ImageFormat::bmp:
     case ImageFormat::gif:
     case ImageFormat::tga:
-    case ImageFormat::pnm: return decode_with_stb(bytes, size, info, options);
+    case ImageFormat::pnm: return decode_with_stb(bytes, size, info, options, out);
     case ImageFormat::tiff:
       fail_data("TIFF images are not supported (convert them to PNG)");
     case ImageFormat::unknown: break;
   }
   fail_data("not an image");
+}
+
+Image decode_image(const uint8_t* bytes, size_t size, const DecodeOptions& options) {
+  Image out;
+  decode_image(bytes, size, options, out);
+  return out;
 }
 
 Image read_image_file(const std::string& path, const DecodeOptions& options) {

@@ -4,10 +4,15 @@
 // The resampler reproduces Pillow's ImagingResample bit for bit: per-output-pixel triangle
 // weights with the support widened by the shrink ratio (antialiasing), normalised, in 22-bit
 // fixed point; a horizontal pass over the source rows the vertical pass needs, rounded to 8
-// bits, then a vertical pass.
+// bits, then a vertical pass. Both passes run as one vectorised kernel over whole rows (the
+// horizontal one on transposed pixels).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "core/error.h"
 #include "data/image.h"
@@ -68,50 +73,83 @@ inline uint8_t clip8(int32_t sum) {
   return static_cast<uint8_t>(v < 0 ? 0 : v > 255 ? 255 : v);
 }
 
-// out (rows, out_width, C) = in rows [row_begin, row_begin + rows) (.., in_width, C) resampled
-// along x.
-template <int C>
-void resample_rows(const uint8_t* in, int64_t in_width, int64_t row_begin, int64_t rows,
-                   const ResampleWeights& r, int64_t out_width, uint8_t* out) {
-  for (int64_t y = 0; y < rows; ++y) {
-    const uint8_t* src = in + (row_begin + y) * in_width * C;
-    uint8_t* dst = out + y * out_width * C;
-    for (int64_t xx = 0; xx < out_width; ++xx) {
-      const int32_t* k = &r.weights[xx * r.taps];
-      const uint8_t* p = src + r.first[xx] * C;
-      const int64_t n = r.count[xx];
-      int32_t sum[C];
-      for (int c = 0; c < C; ++c) sum[c] = 1 << (kPrecisionBits - 1);
-      for (int64_t x = 0; x < n; ++x)
-        for (int c = 0; c < C; ++c) sum[c] += p[x * C + c] * k[x];
-      for (int c = 0; c < C; ++c) dst[xx * C + c] = clip8(sum[c]);
+// out (cols, rows) = in (rows, cols) for bytes, with row strides. 16x16 blocks go through SSE2
+// registers (4 rounds of unpacks); the ragged edges are copied one byte at a time.
+void transpose_bytes(const uint8_t* in, int64_t rows, int64_t cols, int64_t in_stride,
+                     uint8_t* out, int64_t out_stride) {
+  int64_t r0 = 0;
+#if defined(__SSE2__)
+  for (; r0 + 16 <= rows; r0 += 16) {
+    int64_t c0 = 0;
+    for (; c0 + 16 <= cols; c0 += 16) {
+      const uint8_t* src = in + r0 * in_stride + c0;
+      __m128i a[16], b[16];
+      for (int i = 0; i < 16; ++i)
+        a[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i * in_stride));
+      // Round 1: rows 2k, 2k+1 byte-interleaved; b[k] columns 0-7, b[8+k] columns 8-15.
+      for (int k = 0; k < 8; ++k) {
+        b[k] = _mm_unpacklo_epi8(a[2 * k], a[2 * k + 1]);
+        b[8 + k] = _mm_unpackhi_epi8(a[2 * k], a[2 * k + 1]);
+      }
+      // Round 2: 4 rows per column; a[h*8 + 2q + {0,1}] holds columns h*8 + 4*{0,1} .. +3 of
+      // rows 4q .. 4q+3.
+      for (int h = 0; h < 2; ++h)
+        for (int q = 0; q < 4; ++q) {
+          a[h * 8 + 2 * q] = _mm_unpacklo_epi16(b[h * 8 + 2 * q], b[h * 8 + 2 * q + 1]);
+          a[h * 8 + 2 * q + 1] = _mm_unpackhi_epi16(b[h * 8 + 2 * q], b[h * 8 + 2 * q + 1]);
+        }
+      // Round 3: 8 rows per column; b[g*4 + 2e + {0,1}] holds 2 columns each, rows 8e .. 8e+7,
+      // column group g (4 columns: g*4 .. g*4+3).
+      for (int g = 0; g < 4; ++g)
+        for (int e = 0; e < 2; ++e) {
+          const __m128i lo = a[(g / 2) * 8 + 4 * e + (g % 2)];
+          const __m128i hi = a[(g / 2) * 8 + 4 * e + 2 + (g % 2)];
+          b[g * 4 + 2 * e] = _mm_unpacklo_epi32(lo, hi);
+          b[g * 4 + 2 * e + 1] = _mm_unpackhi_epi32(lo, hi);
+        }
+      // Round 4: all 16 rows of one column per register.
+      uint8_t* dst = out + c0 * out_stride + r0;
+      for (int g = 0; g < 4; ++g)
+        for (int p = 0; p < 2; ++p) {
+          const __m128i top = b[g * 4 + p], bottom = b[g * 4 + 2 + p];
+          const int column = g * 4 + p * 2;
+          _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + column * out_stride),
+                           _mm_unpacklo_epi64(top, bottom));
+          _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + (column + 1) * out_stride),
+                           _mm_unpackhi_epi64(top, bottom));
+        }
     }
+    for (int64_t c = c0; c < cols; ++c)
+      for (int64_t r = r0; r < r0 + 16; ++r) out[c * out_stride + r] = in[r * in_stride + c];
   }
+#endif
+  for (int64_t r = r0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) out[c * out_stride + r] = in[r * in_stride + c];
 }
 
-void resample_rows_any(const uint8_t* in, int channels, int64_t in_width, int64_t row_begin,
-                       int64_t rows, const ResampleWeights& r, int64_t out_width, uint8_t* out) {
-  if (channels == 1) return resample_rows<1>(in, in_width, row_begin, rows, r, out_width, out);
-  if (channels == 3) return resample_rows<3>(in, in_width, row_begin, rows, r, out_width, out);
-  DIGITS_CHECK(false, "resample: {} channels (expected 1 or 3)", channels);
-}
-
-// out (out_height, row_len) = in (.., row_len) resampled along y; r.first is relative to `in`.
-// Row-at-a-time accumulation so the inner loop runs over contiguous bytes (vectorises).
-void resample_columns(const uint8_t* in, int64_t row_len, const ResampleWeights& r,
-                      int64_t out_height, uint8_t* out, std::vector<int32_t>& sums) {
-  sums.resize(row_len);
-  for (int64_t yy = 0; yy < out_height; ++yy) {
-    const int32_t* k = &r.weights[yy * r.taps];
-    std::fill(sums.begin(), sums.end(), 1 << (kPrecisionBits - 1));
-    int32_t* s = sums.data();
-    for (int64_t y = 0; y < r.count[yy]; ++y) {
-      const uint8_t* src = in + (r.first[yy] + y) * row_len;
-      const int32_t weight = k[y];
-      for (int64_t i = 0; i < row_len; ++i) s[i] += src[i] * weight;
+// Resamples along the leading axis of a stack of lines: `in` holds lines of line_len bytes,
+// grouped `interleave` at a time (line i * interleave + c is position i of interleaved element
+// c); out line o * interleave + c = sum over taps t of r.weights[o][t] * in line
+// (r.first[o] + t) * interleave + c, in Pillow's fixed point. The inner loop runs over whole
+// contiguous lines (vectorises); built for AVX2 as well (picked at run time), which has the
+// 32-bit multiply SSE2 lacks.
+__attribute__((target_clones("avx2", "default"))) void resample_lines(
+    const uint8_t* in, int64_t line_len, int interleave, const ResampleWeights& r,
+    int64_t out_count, uint8_t* out, std::vector<int32_t>& sums) {
+  sums.resize(line_len);
+  int32_t* s = sums.data();
+  for (int64_t o = 0; o < out_count; ++o) {
+    const int32_t* k = &r.weights[o * r.taps];
+    for (int c = 0; c < interleave; ++c) {
+      for (int64_t i = 0; i < line_len; ++i) s[i] = 1 << (kPrecisionBits - 1);
+      for (int64_t t = 0; t < r.count[o]; ++t) {
+        const uint8_t* src = in + ((r.first[o] + t) * interleave + c) * line_len;
+        const int32_t weight = k[t];
+        for (int64_t i = 0; i < line_len; ++i) s[i] += src[i] * weight;
+      }
+      uint8_t* dst = out + (o * interleave + c) * line_len;
+      for (int64_t i = 0; i < line_len; ++i) dst[i] = clip8(s[i]);
     }
-    uint8_t* dst = out + yy * row_len;
-    for (int64_t i = 0; i < row_len; ++i) dst[i] = clip8(s[i]);
   }
 }
 
@@ -122,67 +160,65 @@ void check_size(int64_t width, int64_t height) {
 // Python 2's round(): half away from zero (DIGITS ran on Python 2).
 int64_t py2_round(double x) { return static_cast<int64_t>(std::round(x)); }
 
-// Columns [start, start + width) of every row.
-Image crop_columns(const Image& in, int64_t start, int64_t width) {
-  Image out;
+void set_shape(Image& out, int64_t width, int64_t height, int channels) {
   out.width = width;
-  out.height = in.height;
-  out.channels = in.channels;
-  out.pixels.resize(static_cast<size_t>(width * in.height * in.channels));
+  out.height = height;
+  out.channels = channels;
+  out.pixels.resize(static_cast<size_t>(width * height * channels));
+}
+
+// out = columns [start, start + width) of every row of `in`.
+void crop_columns(const Image& in, int64_t start, int64_t width, Image& out) {
+  set_shape(out, width, in.height, in.channels);
   const int64_t row = width * in.channels;
   for (int64_t y = 0; y < in.height; ++y)
     std::memcpy(&out.pixels[y * row], &in.pixels[(y * in.width + start) * in.channels], row);
-  return out;
 }
 
-// Rows [start, start + height).
-Image crop_rows(const Image& in, int64_t start, int64_t height) {
-  Image out;
-  out.width = in.width;
-  out.height = height;
-  out.channels = in.channels;
+// out = rows [start, start + height) of `in`.
+void crop_rows(const Image& in, int64_t start, int64_t height, Image& out) {
+  set_shape(out, in.width, height, in.channels);
   const int64_t row = in.width * in.channels;
-  out.pixels.assign(in.pixels.begin() + start * row, in.pixels.begin() + (start + height) * row);
-  return out;
+  std::memcpy(out.pixels.data(), &in.pixels[start * row], height * row);
 }
 
 // DIGITS: noise = randint(0, 255, shape) (values 0..254, drawn row-major over (rows, cols,
 // channels)); concatenate((noise, image, noise)): the SAME block on both sides.
-std::vector<uint8_t> draw_noise(int64_t count, Rng& rng) {
-  std::vector<uint8_t> noise(static_cast<size_t>(count));
+const std::vector<uint8_t>& draw_noise(int64_t count, Rng& rng) {
+  thread_local std::vector<uint8_t> noise;
+  noise.resize(static_cast<size_t>(count));
   for (auto& v : noise) v = static_cast<uint8_t>(rng.below(255));
   return noise;
 }
 
-Image pad_rows_with_noise(const Image& in, int64_t padding, Rng& rng) {
+// out = `padding` noise rows, `in`, the same noise rows.
+void pad_rows_with_noise(const Image& in, int64_t padding, Rng& rng, Image& out) {
   const int64_t row = in.width * in.channels;
-  std::vector<uint8_t> noise = draw_noise(padding * row, rng);
-  Image out;
-  out.width = in.width;
-  out.height = in.height + 2 * padding;
-  out.channels = in.channels;
-  out.pixels.reserve(static_cast<size_t>(out.height * row));
-  out.pixels.insert(out.pixels.end(), noise.begin(), noise.end());
-  out.pixels.insert(out.pixels.end(), in.pixels.begin(), in.pixels.end());
-  out.pixels.insert(out.pixels.end(), noise.begin(), noise.end());
-  return out;
+  const std::vector<uint8_t>& noise = draw_noise(padding * row, rng);
+  set_shape(out, in.width, in.height + 2 * padding, in.channels);
+  uint8_t* dst = out.pixels.data();
+  if (!noise.empty()) std::memcpy(dst, noise.data(), noise.size());
+  std::memcpy(dst + noise.size(), in.pixels.data(), in.pixels.size());
+  if (!noise.empty()) std::memcpy(dst + noise.size() + in.pixels.size(), noise.data(), noise.size());
 }
 
-Image pad_columns_with_noise(const Image& in, int64_t padding, Rng& rng) {
+// out = per row: `padding` noise pixels, the row of `in`, the same noise pixels.
+void pad_columns_with_noise(const Image& in, int64_t padding, Rng& rng, Image& out) {
   const int64_t pad_row = padding * in.channels, in_row = in.width * in.channels;
-  std::vector<uint8_t> noise = draw_noise(in.height * pad_row, rng);  // (height, padding, C)
-  Image out;
-  out.width = in.width + 2 * padding;
-  out.height = in.height;
-  out.channels = in.channels;
-  out.pixels.resize(static_cast<size_t>(out.width * out.height * out.channels));
+  const std::vector<uint8_t>& noise = draw_noise(in.height * pad_row, rng);  // (height, padding, C)
+  set_shape(out, in.width + 2 * padding, in.height, in.channels);
   for (int64_t y = 0; y < in.height; ++y) {
     uint8_t* dst = &out.pixels[y * (in_row + 2 * pad_row)];
     std::memcpy(dst, &noise[y * pad_row], pad_row);
     std::memcpy(dst + pad_row, &in.pixels[y * in_row], in_row);
     std::memcpy(dst + pad_row + in_row, &noise[y * pad_row], pad_row);
   }
-  return out;
+}
+
+// Per-thread intermediates of resize_image (scaled, then cropped), reused between calls.
+Image& scratch_image(int which) {
+  thread_local Image images[2];
+  return images[which];
 }
 
 }  // namespace
@@ -206,6 +242,12 @@ const char* resize_mode_name(ResizeMode mode) {
 }
 
 Image resample_bilinear(const Image& image, int64_t width, int64_t height) {
+  Image out;
+  resample_bilinear(image, width, height, out);
+  return out;
+}
+
+void resample_bilinear(const Image& image, int64_t width, int64_t height, Image& out) {
   check_size(width, height);
   DIGITS_CHECK(image.width > 0 && image.height > 0 &&
                    image.pixels.size() == static_cast<size_t>(image.width * image.height *
@@ -213,62 +255,86 @@ Image resample_bilinear(const Image& image, int64_t width, int64_t height) {
                "resample: malformed image {}x{}x{} with {} bytes", image.width, image.height,
                image.channels, image.pixels.size());
   const int channels = image.channels;
+  DIGITS_CHECK(&image != &out, "resample: the output must not be the input");
   const bool need_horizontal = width != image.width, need_vertical = height != image.height;
-  if (!need_horizontal && !need_vertical) return image;
-
-  Image out;
-  out.width = width;
-  out.height = height;
-  out.channels = channels;
-  out.pixels.resize(static_cast<size_t>(width * height * channels));
-  if (!need_vertical) {
-    ResampleWeights horizontal = bilinear_weights(image.width, width);
-    resample_rows_any(image.pixels.data(), channels, image.width, 0, height, horizontal, width,
-                      out.pixels.data());
-    return out;
+  if (!need_horizontal && !need_vertical) {
+    out = image;
+    return;
   }
+  set_shape(out, width, height, channels);
   ResampleWeights vertical = bilinear_weights(image.height, height);
   // Per-thread buffers: steady-state ingestion touches no fresh pages.
-  thread_local std::vector<uint8_t> between;  // (rows used, width, C) after the first pass
+  thread_local std::vector<uint8_t> transposed, resampled, between;
   thread_local std::vector<int32_t> sums;
   const uint8_t* columns_in = image.pixels.data();
   if (need_horizontal) {
-    // Only the source rows some output row reads: [first row, last row).
-    const int64_t row_begin = vertical.first[0];
-    const int64_t row_end = vertical.first[height - 1] + vertical.count[height - 1];
-    for (int64_t yy = 0; yy < height; ++yy) vertical.first[yy] -= row_begin;
+    // Only the source rows some output row reads: [row_begin, row_end).
+    int64_t row_begin = 0, row_end = image.height;
+    if (need_vertical) {
+      row_begin = vertical.first[0];
+      row_end = vertical.first[height - 1] + vertical.count[height - 1];
+      for (int64_t yy = 0; yy < height; ++yy) vertical.first[yy] -= row_begin;
+    }
+    const int64_t rows = row_end - row_begin;
+    const int64_t in_row = image.width * channels, out_row = width * channels;
+    // The horizontal pass runs as a vertical one on the transposed bytes (byte column
+    // x * channels + c becomes a line of `rows` bytes), so that it vectorises too. The integer
+    // sums are the same, so the result is still Pillow's bit for bit.
     ResampleWeights horizontal = bilinear_weights(image.width, width);
-    between.resize(static_cast<size_t>((row_end - row_begin) * width * channels));
-    resample_rows_any(image.pixels.data(), channels, image.width, row_begin, row_end - row_begin,
-                      horizontal, width, between.data());
+    transposed.resize(static_cast<size_t>(in_row * rows));
+    resampled.resize(static_cast<size_t>(out_row * rows));
+    transpose_bytes(image.pixels.data() + row_begin * in_row, rows, in_row, in_row,
+                    transposed.data(), rows);
+    resample_lines(transposed.data(), rows, channels, horizontal, width, resampled.data(), sums);
+    uint8_t* destination = out.pixels.data();
+    if (need_vertical) {
+      between.resize(static_cast<size_t>(rows * out_row));
+      destination = between.data();
+    }
+    transpose_bytes(resampled.data(), out_row, rows, rows, destination, out_row);
+    if (!need_vertical) return;
     columns_in = between.data();
   }
-  resample_columns(columns_in, width * channels, vertical, height, out.pixels.data(), sums);
-  if (between.capacity() > (size_t{64} << 20)) std::vector<uint8_t>().swap(between);
-  return out;
+  resample_lines(columns_in, width * channels, 1, vertical, height, out.pixels.data(), sums);
+  for (auto* buffer : {&transposed, &resampled, &between})
+    if (buffer->capacity() > (size_t{64} << 20)) std::vector<uint8_t>().swap(*buffer);
 }
 
 Image resize_image(const Image& image, int64_t width, int64_t height, ResizeMode mode, Rng& rng) {
+  Image out;
+  resize_image(image, width, height, mode, rng, out);
+  return out;
+}
+
+void resize_image(const Image& image, int64_t width, int64_t height, ResizeMode mode, Rng& rng,
+                  Image& out) {
   check_size(width, height);
-  if (image.width == width && image.height == height) return image;
+  DIGITS_CHECK(&image != &out, "resize: the output must not be the input");
+  if (image.width == width && image.height == height) {
+    out = image;
+    return;
+  }
   const int64_t w = image.width, h = image.height;
   const double width_ratio = static_cast<double>(w) / static_cast<double>(width);
   const double height_ratio = static_cast<double>(h) / static_cast<double>(height);
   if (mode == ResizeMode::squash || width_ratio == height_ratio)
-    return resample_bilinear(image, width, height);
+    return resample_bilinear(image, width, height, out);
   // "wide": relatively wider than the target (the width is cropped or the height padded).
   const bool wide = width_ratio > height_ratio;
+  Image& scaled = scratch_image(0);
 
   if (mode == ResizeMode::crop) {
     // Scale by the smaller ratio (the image covers the target), centre-crop the long side.
     if (wide) {
       int64_t resize_width = std::max(py2_round(static_cast<double>(w) / height_ratio), width);
-      Image scaled = resample_bilinear(image, resize_width, height);
-      return crop_columns(scaled, py2_round(static_cast<double>(resize_width - width) / 2.0), width);
+      resample_bilinear(image, resize_width, height, scaled);
+      return crop_columns(scaled, py2_round(static_cast<double>(resize_width - width) / 2.0),
+                          width, out);
     }
     int64_t resize_height = std::max(py2_round(static_cast<double>(h) / width_ratio), height);
-    Image scaled = resample_bilinear(image, width, resize_height);
-    return crop_rows(scaled, py2_round(static_cast<double>(resize_height - height) / 2.0), height);
+    resample_bilinear(image, width, resize_height, scaled);
+    return crop_rows(scaled, py2_round(static_cast<double>(resize_height - height) / 2.0), height,
+                     out);
   }
 
   int64_t resize_width = 0, resize_height = 0;
@@ -291,24 +357,28 @@ Image resize_image(const Image& image, int64_t width, int64_t height, ResizeMode
     if (wide && (height - resize_height) % 2 == 1) resize_height += 1;
     if (!wide && (width - resize_width) % 2 == 1) resize_width += 1;
   }
-  Image scaled = resample_bilinear(image, resize_width, resize_height);
+  resample_bilinear(image, resize_width, resize_height, scaled);
+  const Image* to_pad = &scaled;
   if (mode == ResizeMode::half_crop) {
     DIGITS_CHECK(wide ? resize_width >= width : resize_height >= height,
                  "resize: half_crop scaled to {}x{} for a target of {}x{}", resize_width,
                  resize_height, width, height);
+    Image& cropped = scratch_image(1);
     if (wide)
-      scaled = crop_columns(scaled, py2_round(static_cast<double>(resize_width - width) / 2.0),
-                            width);
+      crop_columns(scaled, py2_round(static_cast<double>(resize_width - width) / 2.0), width,
+                   cropped);
     else
-      scaled = crop_rows(scaled, py2_round(static_cast<double>(resize_height - height) / 2.0),
-                         height);
+      crop_rows(scaled, py2_round(static_cast<double>(resize_height - height) / 2.0), height,
+                cropped);
+    to_pad = &cropped;
   }
   if (wide) {
-    DIGITS_CHECK(resize_height <= height, "resize: {} rows for a target of {}", resize_height, height);
-    return pad_rows_with_noise(scaled, (height - resize_height) / 2, rng);
+    DIGITS_CHECK(resize_height <= height, "resize: {} rows for a target of {}", resize_height,
+                 height);
+    return pad_rows_with_noise(*to_pad, (height - resize_height) / 2, rng, out);
   }
   DIGITS_CHECK(resize_width <= width, "resize: {} columns for a target of {}", resize_width, width);
-  return pad_columns_with_noise(scaled, (width - resize_width) / 2, rng);
+  return pad_columns_with_noise(*to_pad, (width - resize_width) / 2, rng, out);
 }
 
 }  // namespace digits

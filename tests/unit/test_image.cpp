@@ -432,10 +432,14 @@ TEST_CASE("image: DCT-scaled JPEG decoding for a target size") {
   CHECK(quarter.width == 64);  // 1/4 exactly
   CHECK(quarter.height == 48);
   options.target_width = 100;
-  options.target_height = 100;
+  options.target_height = 90;
   Image scaled = decode_image(jpeg.data(), jpeg.size(), options);
-  CHECK(scaled.width == 160);  // 5/8: the smallest factor keeping both sides >= 100
-  CHECK(scaled.height == 120);
+  CHECK(scaled.width == 128);  // 1/2: 1/4 would give 64x48, below the target
+  CHECK(scaled.height == 96);
+  options.target_height = 100;  // 1/2 gives 96 rows < 100; 5/8 (slow, plain C) is never used
+  Image unscaled = decode_image(jpeg.data(), jpeg.size(), options);
+  CHECK(unscaled.width == 256);
+  CHECK(unscaled.height == 192);
   options.target_width = 300;  // larger than the image: full size
   Image full = decode_image(jpeg.data(), jpeg.size(), options);
   CHECK(full.width == 256);
@@ -614,6 +618,40 @@ TEST_CASE("image: resize modes on known inputs") {
     CHECK(message == "unknown resize mode \"stretch\" (choices: squash, crop, fill, half_crop)");
     error_of([&] { resize_image(columns, 0, 5, ResizeMode::squash, rng); }, ExitCode::usage);
   }
+}
+
+TEST_CASE("image: the buffer-reusing overloads give the same results") {
+  const std::vector<uint8_t> jpeg = encode_jpeg(noisy_image(40, 30, 3, 21), 90);
+  const std::vector<uint8_t> rotated = with_segment_after_soi(jpeg, exif_segment(8, false));
+  const std::vector<uint8_t> png = encode_png(noisy_image(40, 30, 3, 22));
+  Image decoded = make_image(3, 3, 1, std::vector<uint8_t>(9, 1));  // stale shape and contents
+  Image resized;
+  for (int round = 0; round < 2; ++round) {
+    for (const std::vector<uint8_t>* bytes : {&jpeg, &rotated, &png}) {
+      for (int channels : {3, 1}) {
+        DecodeOptions options;
+        options.channels = channels;
+        decode_image(bytes->data(), bytes->size(), options, decoded);
+        Image expected = decode_image(bytes->data(), bytes->size(), options);
+        CHECK(decoded.width == expected.width);
+        CHECK(decoded.height == expected.height);
+        CHECK(decoded.channels == channels);
+        CHECK(decoded.pixels == expected.pixels);
+        for (ResizeMode mode : {ResizeMode::squash, ResizeMode::crop, ResizeMode::fill,
+                                ResizeMode::half_crop}) {
+          Rng a(5), b(5);
+          resize_image(decoded, 16, 20, mode, a, resized);
+          Image value = resize_image(decoded, 16, 20, mode, b);
+          CHECK(resized.width == 16);
+          CHECK(resized.height == 20);
+          CHECK(resized.pixels == value.pixels);
+          CHECK(a.state() == b.state());
+        }
+      }
+    }
+  }
+  Rng rng(0);
+  error_of([&] { resize_image(decoded, 8, 8, ResizeMode::squash, rng, decoded); }, ExitCode::runtime);
 }
 
 TEST_CASE("image: encoders round-trip and files are written atomically") {
