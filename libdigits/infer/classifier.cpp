@@ -141,21 +141,22 @@ Classifier::Classifier(const ClassifierOptions& options) : options_(options) {
     notes_.push_back(fmt::format("{}: {} tensor(s) not used by the network: {}",
                                  snapshot_.weights, unused.size(), names));
   }
-  input_.assign(static_cast<size_t>(options_.batch_size * sample_size_), 0.0f);
 }
 
 std::vector<float> Classifier::classify_batch(const float* samples, int64_t n) {
   DIGITS_CHECK(n >= 1 && n <= options_.batch_size, "classify_batch: {} images for a batch of {}",
                n, options_.batch_size);
-  // A short batch runs padded with zeros; the padding's outputs are dropped. Layers treat the
-  // images of a batch independently in deploy (no batch statistics), so padding changes nothing.
-  std::copy(samples, samples + n * sample_size_, input_.begin());
-  std::fill(input_.begin() + n * sample_size_, input_.end(), 0.0f);
-  net_->blob(input_name_).set_data(input_);
+  // A short batch (the last one, or a single image) runs the net reshaped to n images, so one
+  // image costs one image of compute; reshaping keeps the allocation.
+  if (net_->batch_size() != n) net_->reshape_batch(n);
+  Tensor& input = net_->blob(input_name_);
+  copy_bytes(input.data(), input.device(), samples, Device::cpu,
+             static_cast<size_t>(n * sample_size_) * sizeof(float));
   net_->forward();
   std::vector<float> scores = net_->blob(output_name_).host_data();
   const int64_t k = num_classes();
-  scores.resize(static_cast<size_t>(n * k));
+  DIGITS_CHECK(static_cast<int64_t>(scores.size()) == n * k, "output {} has {} values for {} images",
+               output_name_, scores.size(), n);
   if (!output_is_softmax_) {
     std::vector<float> probs(scores.size());
     cpu_backend().softmax_forward(n, k, 1, scores.data(), probs.data());

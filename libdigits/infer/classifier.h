@@ -25,7 +25,7 @@ struct ClassifierOptions {
   std::string job_dir;
   std::string snapshot = "last";  // "last", "best" or an epoch number ("3", "2.5")
   std::string device = "cpu";     // cpu | gpu | gpu:N | auto (backend_for)
-  int64_t batch_size = 32;        // images per forward pass
+  int64_t batch_size = 64;        // images per forward pass
 };
 
 // Copies every parameter of `net` from the tensor of the same name ("<layer>.<param>") in
@@ -71,7 +71,6 @@ class Classifier {
   std::string input_name_, output_name_;
   bool output_is_softmax_ = false;
   int64_t sample_size_ = 0;
-  std::vector<float> input_;  // (batch, C, out_h, out_w), reused
   std::vector<std::string> notes_;
 };
 

@@ -575,7 +575,7 @@ TEST_CASE("bad jobs: not a job dir, no such snapshot, weights that do not fit, b
   co.job_dir = make_job(tmp, three, "three");
   t = thrown_by([&] { Classifier c(co); });
   CHECK(t.code == ExitCode::data);
-  CHECK(contains(t.message, "output `prob` is [32,4] per batch, but"));
+  CHECK(contains(t.message, "output `prob` is [64,4] per batch, but"));
   CHECK(contains(t.message, "names 3 classes"));
 
   // Incomplete job dirs: the missing file is named.
