@@ -222,6 +222,25 @@ std::string serialize_datum(const Datum& datum) {
   return out;
 }
 
+std::string serialize_datum_reserving(const Datum& fields, size_t data_size, char** data) {
+  std::string out;
+  out.reserve(data_size + 48);
+  put_int32_field(out, 1, fields.channels);
+  put_int32_field(out, 2, fields.height);
+  put_int32_field(out, 3, fields.width);
+  put_tag(out, 4, wire_bytes);
+  put_varint(out, data_size);
+  size_t data_offset = out.size();
+  out.resize(data_offset + data_size);
+  put_int32_field(out, 5, fields.label);
+  if (fields.encoded) {
+    put_tag(out, 7, wire_varint);
+    put_varint(out, 1);
+  }
+  *data = out.data() + data_offset;
+  return out;
+}
+
 Datum parse_datum(std::string_view bytes, std::string_view what) {
   Datum datum;
   WireReader in(bytes, what);

@@ -46,6 +46,10 @@ struct Datum {
 void serialize_datum(const Datum& datum, std::string& out);
 std::string serialize_datum(const Datum& datum);
 
+// Serializes `fields` (its data member ignored) with a data field of data_size bytes left for
+// the caller to fill in place at *data: a raw record is built with no copy of its pixels.
+std::string serialize_datum_reserving(const Datum& fields, size_t data_size, char** data);
+
 // Parses one Datum; `what` names the record in error messages ("train_db record 00000012_3").
 Datum parse_datum(std::string_view bytes, std::string_view what);
 

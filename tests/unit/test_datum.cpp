@@ -196,3 +196,19 @@ TEST_CASE("blob proto: mean file bytes as DIGITS writes them, and shape") {
   CHECK_THROWS_AS(parse_blob_proto(bytes({0x3a, 3, 0x0a, 4, 1}), "m"), Error);
   CHECK_THROWS_AS(parse_blob_proto(bytes({0x2a, 5, 0, 0, 0, 0, 0}), "m"), Error);
 }
+
+TEST_CASE("datum: serialize_datum_reserving gives the same bytes as serialize_datum") {
+  Datum d;
+  d.channels = 3;
+  d.height = 20;
+  d.width = 10;
+  d.label = 9;
+  d.data = std::string(600, '\x07');
+  for (bool encoded : {false, true}) {
+    d.encoded = encoded;
+    char* data = nullptr;
+    std::string reserved = serialize_datum_reserving(d, d.data.size(), &data);
+    std::memcpy(data, d.data.data(), d.data.size());
+    CHECK(reserved == serialize_datum(d));
+  }
+}
