@@ -84,6 +84,31 @@ assert b["data"][:64] == [128.0] * 64 and b["data"][64:128] == [0.0] * 64 and b[
 EOF
 "$PY" -c 'from PIL import Image; im = Image.open("raw/mean.jpg"); assert im.size == (8, 8) and im.mode == "RGB"' || fail "mean.jpg"
 
+# A PNG that is already the record (8-bit gray at 16x16 for --channels 1) is stored byte for
+# byte; others (the colour ones, the JPEGs) are converted and re-encoded, and all decode alike.
+expect_status 0 "$DS" create --train src -o asis --channels 1 --width 16 --height 16 --val-pct 0
+"$PY" - asis/train_db asis/train.txt <<'EOF2' || fail "PNG stored as is"
+import io, lmdb, sys
+from PIL import Image
+paths = [l.rsplit(" ", 1)[0] for l in open(sys.argv[2])]
+env = lmdb.open(sys.argv[1], readonly=True, lock=False)
+same = converted = 0
+with env.begin() as txn:
+    for i, (key, value) in enumerate(txn.cursor()):
+        source = open(paths[i], "rb").read()
+        stored = bytes(value)
+        im = Image.open(io.BytesIO(stored[stored.index(b"\x89PNG"):]))
+        assert im.mode == "L" and im.size == (16, 16), (paths[i], im.mode, im.size)
+        if "/dog/" in paths[i]:
+            assert source in stored, paths[i]
+            same += 1
+        else:
+            assert source not in stored, paths[i]
+            converted += 1
+assert same == 30 and converted == 60, (same, converted)
+EOF2
+expect_status 0 "$DS" verify asis
+
 # Grayscale records; JPEG records; every resize mode gives the declared shape.
 expect_status 0 "$DS" create --train src -o gray --channels 1 --width 20 --height 20 --val-pct 0
 py_datums gray/train_db > gray.jsonl
