@@ -221,9 +221,10 @@ class Trainer {
   void feed(Net& net, const Batch& batch);
   Validation validate();
   void snapshot(int64_t iteration, double val_accuracy);
+  // Epochs as DIGITS counts them: whole epochs end exactly at multiples of the iterations per
+  // epoch (the last batch of an epoch wraps into the next epoch's samples).
   double epoch_at(int64_t iteration) const {
-    return static_cast<double>(iteration) * plan_.batch_size * plan_.spec.batch_accumulation /
-           static_cast<double>(plan_.train_count);
+    return static_cast<double>(iteration) / static_cast<double>(plan_.iterations_per_epoch);
   }
   void set_status(const std::string& state, int64_t iteration, const std::string& message);
 

@@ -32,8 +32,22 @@ struct ConvGeometry {
   int64_t cg, kg, r;        // input and output channels per group, R = Cg*kh*kw
   int64_t x_image, y_image; // floats per image of x (C*H*W) and y (K*P)
   bool pointwise;           // 1x1, stride 1, no padding: col is x itself
-  int64_t col_floats;       // im2col buffer per thread (0 when pointwise)
+  int64_t chunk_rows;       // output rows per im2col chunk
+  int64_t col_floats;       // im2col buffer per thread: C*kh*kw x chunk_rows*ow (0 if pointwise)
 };
+
+#ifndef DIGITS_CONV_COL_BUDGET
+#define DIGITS_CONV_COL_BUDGET 131072
+#endif
+#ifndef DIGITS_CONV_MIN_COLUMNS
+#define DIGITS_CONV_MIN_COLUMNS 512
+#endif
+// An image's im2col matrix is cut into chunks of whole output rows of about this many floats,
+// so that it is still in cache when the GEMM packs it (AlexNet's conv1 has a 4.4 MB matrix per
+// image); but never below kMinChunkColumns columns, where the GEMM loses efficiency and the
+// weights are packed again for too little work.
+constexpr int64_t kColumnBudget = DIGITS_CONV_COL_BUDGET;
+constexpr int64_t kMinChunkColumns = DIGITS_CONV_MIN_COLUMNS;
 
 ConvGeometry geometry(const ConvShape& s, const char* op) {
   DIGITS_CHECK(s.groups >= 1 && s.c % s.groups == 0 && s.k % s.groups == 0,
@@ -53,7 +67,10 @@ ConvGeometry geometry(const ConvShape& s, const char* op) {
   g.x_image = s.c * s.h * s.w;
   g.y_image = s.k * g.p;
   g.pointwise = s.kh == 1 && s.kw == 1 && s.sh == 1 && s.sw == 1 && s.ph == 0 && s.pw == 0;
-  g.col_floats = g.pointwise ? 0 : s.c * s.kh * s.kw * g.p;
+  const int64_t col_rows = s.c * s.kh * s.kw;
+  const int64_t columns = std::max(kMinChunkColumns, kColumnBudget / col_rows);
+  g.chunk_rows = g.pointwise ? g.oh : std::clamp<int64_t>(columns / g.ow, 1, g.oh);
+  g.col_floats = g.pointwise ? 0 : col_rows * g.chunk_rows * g.ow;
   return g;
 }
 
@@ -78,19 +95,22 @@ void valid_columns(int64_t offset, int64_t sw, int64_t width, int64_t ow, int64_
   *begin = std::min(first, *end);
 }
 
-// col (C*kh*kw, oh*ow) = the input values under every window of image x (C, H, W); `=`, zeros
-// where a window reads padding. Row (c, i, j) holds x[c, oy*sh - ph + i*dh, ox*sw - pw + j*dw].
-void im2col(const ConvShape& s, const ConvGeometry& g, const float* x, float* col) {
+// col (C*kh*kw, n) = the input values under the windows of output rows [oy0, oy1) of image
+// x (C, H, W), n = (oy1 - oy0) * ow; `=`, zeros where a window reads padding. Row (c, i, j),
+// column (oy - oy0) * ow + ox holds x[c, oy*sh - ph + i*dh, ox*sw - pw + j*dw].
+void im2col(const ConvShape& s, const ConvGeometry& g, const float* x, int64_t oy0, int64_t oy1,
+            float* col) {
+  const int64_t n = (oy1 - oy0) * g.ow;
   for (int64_t c = 0; c < s.c; ++c) {
     const float* plane = x + c * s.h * s.w;
     for (int64_t i = 0; i < s.kh; ++i)
       for (int64_t j = 0; j < s.kw; ++j) {
-        float* row = col + ((c * s.kh + i) * s.kw + j) * g.p;
+        float* row = col + ((c * s.kh + i) * s.kw + j) * n;
         const int64_t col_offset = j * s.dw - s.pw;
         int64_t begin, end;
         valid_columns(col_offset, s.sw, s.w, g.ow, &begin, &end);
-        for (int64_t oy = 0; oy < g.oh; ++oy) {
-          float* out = row + oy * g.ow;
+        for (int64_t oy = oy0; oy < oy1; ++oy) {
+          float* out = row + (oy - oy0) * g.ow;
           const int64_t iy = oy * s.sh - s.ph + i * s.dh;
           if (iy < 0 || iy >= s.h) {
             std::memset(out, 0, static_cast<size_t>(g.ow) * sizeof(float));
@@ -110,22 +130,23 @@ void im2col(const ConvShape& s, const ConvGeometry& g, const float* x, float* co
   }
 }
 
-// dx (C, H, W) = the sum of col's entries back onto the input positions they were read from
-// (the adjoint of im2col); `=`. Values that im2col read from padding are dropped.
-void col2im(const ConvShape& s, const ConvGeometry& g, const float* col, float* dx) {
-  std::memset(dx, 0, static_cast<size_t>(g.x_image) * sizeof(float));
+// dx (C, H, W) += col's entries added back onto the input positions im2col read them from (the
+// adjoint of im2col for output rows [oy0, oy1)). Values im2col read from padding are dropped.
+void col2im_add(const ConvShape& s, const ConvGeometry& g, const float* col, int64_t oy0,
+                int64_t oy1, float* dx) {
+  const int64_t n = (oy1 - oy0) * g.ow;
   for (int64_t c = 0; c < s.c; ++c) {
     float* plane = dx + c * s.h * s.w;
     for (int64_t i = 0; i < s.kh; ++i)
       for (int64_t j = 0; j < s.kw; ++j) {
-        const float* row = col + ((c * s.kh + i) * s.kw + j) * g.p;
+        const float* row = col + ((c * s.kh + i) * s.kw + j) * n;
         const int64_t col_offset = j * s.dw - s.pw;
         int64_t begin, end;
         valid_columns(col_offset, s.sw, s.w, g.ow, &begin, &end);
-        for (int64_t oy = 0; oy < g.oh; ++oy) {
+        for (int64_t oy = oy0; oy < oy1; ++oy) {
           const int64_t iy = oy * s.sh - s.ph + i * s.dh;
           if (iy < 0 || iy >= s.h) continue;
-          const float* in = row + oy * g.ow;
+          const float* in = row + (oy - oy0) * g.ow;
           float* out = plane + iy * s.w;  // column of ox is ox*sw + col_offset
           for (int64_t ox = begin; ox < end; ++ox) out[ox * s.sw + col_offset] += in[ox];
         }
@@ -133,16 +154,15 @@ void col2im(const ConvShape& s, const ConvGeometry& g, const float* col, float* 
   }
 }
 
-// Runs body(b, thread) for every image b in [0, n): split across OpenMP threads with a
-// single-threaded OpenBLAS when there are enough images, else serially with a multi-threaded
-// OpenBLAS. `threads` is the number of workspace slices body may index by `thread`.
+// Runs body(b, thread) for every image b in [0, n): split across OpenMP threads when there are
+// enough images, else serially (CpuBackend::gemm then splits each GEMM across the threads).
+// OpenBLAS itself always runs single-threaded: one thread pool only (see math_cpu.cpp).
+// `threads` is the number of workspace slices body may index by `thread`.
 template <typename Body>
 void for_each_image(int64_t n, int threads, Body body) {
   if (threads > 1) {
-    openblas_set_num_threads(1);
 #pragma omp parallel for schedule(static) num_threads(threads)
     for (int64_t b = 0; b < n; ++b) body(b, omp_get_thread_num());
-    openblas_set_num_threads(omp_get_max_threads());
   } else {
     for (int64_t b = 0; b < n; ++b) body(b, 0);
   }
@@ -165,19 +185,22 @@ void CpuBackend::conv_forward(const ConvShape& s, const float* x, const float* w
   for_each_image(s.n, threads, [&](int64_t b, int thread) {
     const float* xb = x + b * g.x_image;
     float* yb = y + b * g.y_image;
-    const float* col = xb;
-    if (!g.pointwise) {
-      float* own = col_all + thread * g.col_floats;
-      im2col(s, g, xb, own);
-      col = own;
-    }
-    // With a bias, y starts as the bias and the GEMM adds to it (beta = 1): one pass over y.
+    float* own = col_all + thread * g.col_floats;
+    // With a bias, y starts as the bias and the GEMMs add to it (beta = 1): one pass over y.
     if (bias)
       for (int64_t k = 0; k < s.k; ++k) std::fill_n(yb + k * g.p, g.p, bias[k]);
     const float beta = bias ? 1.0f : 0.0f;
-    for (int64_t grp = 0; grp < s.groups; ++grp)
-      sgemm(false, false, g.kg, g.p, g.r, 1.0f, w + grp * g.kg * g.r, g.r, col + grp * g.r * g.p,
-            g.p, beta, yb + grp * g.kg * g.p, g.p);
+    for (int64_t oy0 = 0; oy0 < g.oh; oy0 += g.chunk_rows) {
+      const int64_t oy1 = std::min(g.oh, oy0 + g.chunk_rows), n = (oy1 - oy0) * g.ow;
+      const float* col = xb;  // pointwise: x itself, one chunk (R = Cg rows per group)
+      if (!g.pointwise) {
+        im2col(s, g, xb, oy0, oy1, own);
+        col = own;
+      }
+      for (int64_t grp = 0; grp < s.groups; ++grp)
+        sgemm(false, false, g.kg, n, g.r, 1.0f, w + grp * g.kg * g.r, g.r, col + grp * g.r * n,
+              n, beta, yb + grp * g.kg * g.p + oy0 * g.ow, g.p);
+    }
   });
 }
 
@@ -190,12 +213,22 @@ void CpuBackend::conv_backward_data(const ConvShape& s, const float* w, const fl
   for_each_image(s.n, threads, [&](int64_t b, int thread) {
     const float* dyb = dy + b * g.y_image;
     float* dxb = dx + b * g.x_image;
-    // Pointwise: the GEMM writes dx directly (R = Cg rows per group).
-    float* col = g.pointwise ? dxb : col_all + thread * g.col_floats;
-    for (int64_t grp = 0; grp < s.groups; ++grp)
-      sgemm(true, false, g.r, g.p, g.kg, 1.0f, w + grp * g.kg * g.r, g.r, dyb + grp * g.kg * g.p,
-            g.p, 0.0f, col + grp * g.r * g.p, g.p);
-    if (!g.pointwise) col2im(s, g, col, dxb);
+    if (g.pointwise) {
+      // The GEMM writes dx directly (R = Cg rows per group).
+      for (int64_t grp = 0; grp < s.groups; ++grp)
+        sgemm(true, false, g.r, g.p, g.kg, 1.0f, w + grp * g.kg * g.r, g.r,
+              dyb + grp * g.kg * g.p, g.p, 0.0f, dxb + grp * g.r * g.p, g.p);
+      return;
+    }
+    float* col = col_all + thread * g.col_floats;
+    std::memset(dxb, 0, static_cast<size_t>(g.x_image) * sizeof(float));
+    for (int64_t oy0 = 0; oy0 < g.oh; oy0 += g.chunk_rows) {
+      const int64_t oy1 = std::min(g.oh, oy0 + g.chunk_rows), n = (oy1 - oy0) * g.ow;
+      for (int64_t grp = 0; grp < s.groups; ++grp)
+        sgemm(true, false, g.r, n, g.kg, 1.0f, w + grp * g.kg * g.r, g.r,
+              dyb + grp * g.kg * g.p + oy0 * g.ow, g.p, 0.0f, col + grp * g.r * n, n);
+      col2im_add(s, g, col, oy0, oy1, dxb);
+    }
   });
 }
 
@@ -216,14 +249,17 @@ void CpuBackend::conv_backward_filter(const ConvShape& s, const float* x, const 
     const float* dyb = dy + b * g.y_image;
     float* own = ws + thread * slice;
     float* dw_acc = thread == 0 ? dw : own + g.col_floats;
-    const float* col = xb;
-    if (!g.pointwise) {
-      im2col(s, g, xb, own);
-      col = own;
+    for (int64_t oy0 = 0; oy0 < g.oh; oy0 += g.chunk_rows) {
+      const int64_t oy1 = std::min(g.oh, oy0 + g.chunk_rows), n = (oy1 - oy0) * g.ow;
+      const float* col = xb;
+      if (!g.pointwise) {
+        im2col(s, g, xb, oy0, oy1, own);
+        col = own;
+      }
+      for (int64_t grp = 0; grp < s.groups; ++grp)
+        sgemm(false, true, g.kg, g.r, n, 1.0f, dyb + grp * g.kg * g.p + oy0 * g.ow, g.p,
+              col + grp * g.r * n, n, 1.0f, dw_acc + grp * g.kg * g.r, g.r);
     }
-    for (int64_t grp = 0; grp < s.groups; ++grp)
-      sgemm(false, true, g.kg, g.r, g.p, 1.0f, dyb + grp * g.kg * g.p, g.p, col + grp * g.r * g.p,
-            g.p, 1.0f, dw_acc + grp * g.kg * g.r, g.r);
   });
   for (int t = 1; t < threads; ++t) {
     const float* partial = ws + t * slice + g.col_floats;
