@@ -55,11 +55,17 @@ struct DecodeOptions {
   int64_t target_width = 0, target_height = 0;
 };
 
-// Decodes to options.channels as DIGITS (PIL) did: alpha composited on white, gray replicated to
-// colour, colour to gray by ITU-R 601-2 luma (L = (R*299 + G*587 + B*114) / 1000, truncated, as
-// PIL's convert("L")), palette expanded, 16-bit reduced to 8, CMYK/YCCK JPEG converted to RGB
-// (Adobe inverted CMYK, as PIL), EXIF orientation applied for JPEG. Throws Error(data) with the
-// reason: "truncated", "corrupt JPEG data: ...", "image 65500x65500 exceeds --max-pixels N", ...
+// Decodes to options.channels with the bytes DIGITS (PIL) produced: alpha composited on white
+// (PIL's paste with mask: (v*a + 255*(255-a)) / 255 rounded), gray replicated to colour, colour
+// to gray by ITU-R 601-2 luma as PIL's convert("L") really computes it, in 16-bit fixed point
+// with rounding: (R*19595 + G*38470 + B*7471 + 0x8000) >> 16 (its documented
+// R*299/1000 + G*587/1000 + B*114/1000 truncates and differs by one in places), palette expanded
+// (its tRNS alpha applied; a tRNS colour key on gray/RGB ignored, as PIL did), 16-bit reduced to
+// the high byte, CMYK/YCCK JPEG converted to RGB (Adobe inverted CMYK, PIL's formula), EXIF
+// orientation applied for JPEG (which DIGITS did not do). A JPEG whose data is damaged but
+// complete decodes as libjpeg recovers it (PIL kept those too); one cut short is refused.
+// Throws Error(data) with the reason: "truncated ...", "corrupt JPEG data: ...",
+// "image 65500x65500 exceeds --max-pixels 100000000", "not an image ...".
 Image decode_image(const uint8_t* bytes, size_t size, const DecodeOptions& options);
 // The same, into `out`, reusing its pixel buffer: a loop that keeps one Image per thread does
 // not allocate in steady state (touching fresh pages costs ~11 us each on these machines).
@@ -77,11 +83,16 @@ const char* resize_mode_name(ResizeMode mode);
 
 // DIGITS's semantics, exactly:
 //  squash    stretch to width x height.
-//  crop      scale by the larger ratio so the image covers the target, centre-crop the excess.
-//  fill      scale by the smaller ratio so the image fits, pad both sides of the short dimension
-//            with uniform random noise 0..255 (per pixel and channel, drawn from rng).
-//  half_crop scale to halfway between the fill and crop sizes, crop the long side, noise-pad
-//            the short side.
+//  crop      scale, keeping the aspect ratio, until the image covers the target; centre-crop the
+//            excess of the long side.
+//  fill      scale, keeping the aspect ratio, until the image fits inside (the padded side's
+//            size made to differ from the target by an even number), pad both sides of the short
+//            dimension with uniform random noise: one block of values 0..254 (numpy's
+//            randint(0, 255), per pixel and channel, drawn row-major from rng) placed on BOTH
+//            sides, as DIGITS's concatenate((noise, image, noise)) did.
+//  half_crop scale by the mean of the two ratios, centre-crop the long side, noise-pad the
+//            short side as fill does.
+// Sizes are rounded as Python 2 did (half away from zero).
 // An image already width x height is returned unchanged (rng untouched). Resampling is
 // bilinear, antialiased when shrinking (PIL's BILINEAR filter, support scaled by the ratio).
 // The result has the input's channel count.

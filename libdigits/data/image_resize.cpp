@@ -130,25 +130,36 @@ void transpose_bytes(const uint8_t* in, int64_t rows, int64_t cols, int64_t in_s
 // Resamples along the leading axis of a stack of lines: `in` holds lines of line_len bytes,
 // grouped `interleave` at a time (line i * interleave + c is position i of interleaved element
 // c); out line o * interleave + c = sum over taps t of r.weights[o][t] * in line
-// (r.first[o] + t) * interleave + c, in Pillow's fixed point. The inner loop runs over whole
-// contiguous lines (vectorises); built for AVX2 as well (picked at run time), which has the
-// 32-bit multiply SSE2 lacks.
+// (r.first[o] + t) * interleave + c, in Pillow's fixed point. Works on blocks of kBlock bytes of
+// a line at a time, whose sums stay in vector registers across the taps; built for AVX2 as
+// well (picked at run time), which has the 32-bit multiply SSE2 lacks.
 __attribute__((target_clones("avx2", "default"))) void resample_lines(
     const uint8_t* in, int64_t line_len, int interleave, const ResampleWeights& r,
-    int64_t out_count, uint8_t* out, std::vector<int32_t>& sums) {
-  sums.resize(line_len);
-  int32_t* s = sums.data();
+    int64_t out_count, uint8_t* out) {
+  constexpr int64_t kBlock = 32;
   for (int64_t o = 0; o < out_count; ++o) {
     const int32_t* k = &r.weights[o * r.taps];
+    const int64_t taps = r.count[o];
     for (int c = 0; c < interleave; ++c) {
-      for (int64_t i = 0; i < line_len; ++i) s[i] = 1 << (kPrecisionBits - 1);
-      for (int64_t t = 0; t < r.count[o]; ++t) {
-        const uint8_t* src = in + ((r.first[o] + t) * interleave + c) * line_len;
-        const int32_t weight = k[t];
-        for (int64_t i = 0; i < line_len; ++i) s[i] += src[i] * weight;
-      }
+      const uint8_t* first_line = in + (r.first[o] * interleave + c) * line_len;
+      const int64_t tap_stride = interleave * line_len;
       uint8_t* dst = out + (o * interleave + c) * line_len;
-      for (int64_t i = 0; i < line_len; ++i) dst[i] = clip8(s[i]);
+      int64_t i0 = 0;
+      for (; i0 + kBlock <= line_len; i0 += kBlock) {
+        int32_t sum[kBlock];
+        for (int64_t j = 0; j < kBlock; ++j) sum[j] = 1 << (kPrecisionBits - 1);
+        for (int64_t t = 0; t < taps; ++t) {
+          const uint8_t* src = first_line + t * tap_stride + i0;
+          const int32_t weight = k[t];
+          for (int64_t j = 0; j < kBlock; ++j) sum[j] += src[j] * weight;
+        }
+        for (int64_t j = 0; j < kBlock; ++j) dst[i0 + j] = clip8(sum[j]);
+      }
+      for (int64_t i = i0; i < line_len; ++i) {
+        int32_t sum = 1 << (kPrecisionBits - 1);
+        for (int64_t t = 0; t < taps; ++t) sum += first_line[t * tap_stride + i] * k[t];
+        dst[i] = clip8(sum);
+      }
     }
   }
 }
@@ -182,6 +193,11 @@ void crop_rows(const Image& in, int64_t start, int64_t height, Image& out) {
   std::memcpy(out.pixels.data(), &in.pixels[start * row], height * row);
 }
 
+// memcpy that accepts n == 0 with null pointers (padding can be 0, its buffer never allocated).
+void copy_bytes(uint8_t* dst, const uint8_t* src, int64_t n) {
+  if (n > 0) std::memcpy(dst, src, static_cast<size_t>(n));
+}
+
 // DIGITS: noise = randint(0, 255, shape) (values 0..254, drawn row-major over (rows, cols,
 // channels)); concatenate((noise, image, noise)): the SAME block on both sides.
 const std::vector<uint8_t>& draw_noise(int64_t count, Rng& rng) {
@@ -197,9 +213,9 @@ void pad_rows_with_noise(const Image& in, int64_t padding, Rng& rng, Image& out)
   const std::vector<uint8_t>& noise = draw_noise(padding * row, rng);
   set_shape(out, in.width, in.height + 2 * padding, in.channels);
   uint8_t* dst = out.pixels.data();
-  if (!noise.empty()) std::memcpy(dst, noise.data(), noise.size());
-  std::memcpy(dst + noise.size(), in.pixels.data(), in.pixels.size());
-  if (!noise.empty()) std::memcpy(dst + noise.size() + in.pixels.size(), noise.data(), noise.size());
+  copy_bytes(dst, noise.data(), noise.size());
+  copy_bytes(dst + noise.size(), in.pixels.data(), in.pixels.size());
+  copy_bytes(dst + noise.size() + in.pixels.size(), noise.data(), noise.size());
 }
 
 // out = per row: `padding` noise pixels, the row of `in`, the same noise pixels.
@@ -209,9 +225,9 @@ void pad_columns_with_noise(const Image& in, int64_t padding, Rng& rng, Image& o
   set_shape(out, in.width + 2 * padding, in.height, in.channels);
   for (int64_t y = 0; y < in.height; ++y) {
     uint8_t* dst = &out.pixels[y * (in_row + 2 * pad_row)];
-    std::memcpy(dst, &noise[y * pad_row], pad_row);
-    std::memcpy(dst + pad_row, &in.pixels[y * in_row], in_row);
-    std::memcpy(dst + pad_row + in_row, &noise[y * pad_row], pad_row);
+    copy_bytes(dst, noise.data() + y * pad_row, pad_row);
+    copy_bytes(dst + pad_row, in.pixels.data() + y * in_row, in_row);
+    copy_bytes(dst + pad_row + in_row, noise.data() + y * pad_row, pad_row);
   }
 }
 
@@ -265,7 +281,6 @@ void resample_bilinear(const Image& image, int64_t width, int64_t height, Image&
   ResampleWeights vertical = bilinear_weights(image.height, height);
   // Per-thread buffers: steady-state ingestion touches no fresh pages.
   thread_local std::vector<uint8_t> transposed, resampled, between;
-  thread_local std::vector<int32_t> sums;
   const uint8_t* columns_in = image.pixels.data();
   if (need_horizontal) {
     // Only the source rows some output row reads: [row_begin, row_end).
@@ -285,7 +300,7 @@ void resample_bilinear(const Image& image, int64_t width, int64_t height, Image&
     resampled.resize(static_cast<size_t>(out_row * rows));
     transpose_bytes(image.pixels.data() + row_begin * in_row, rows, in_row, in_row,
                     transposed.data(), rows);
-    resample_lines(transposed.data(), rows, channels, horizontal, width, resampled.data(), sums);
+    resample_lines(transposed.data(), rows, channels, horizontal, width, resampled.data());
     uint8_t* destination = out.pixels.data();
     if (need_vertical) {
       between.resize(static_cast<size_t>(rows * out_row));
@@ -295,7 +310,7 @@ void resample_bilinear(const Image& image, int64_t width, int64_t height, Image&
     if (!need_vertical) return;
     columns_in = between.data();
   }
-  resample_lines(columns_in, width * channels, 1, vertical, height, out.pixels.data(), sums);
+  resample_lines(columns_in, width * channels, 1, vertical, height, out.pixels.data());
   for (auto* buffer : {&transposed, &resampled, &between})
     if (buffer->capacity() > (size_t{64} << 20)) std::vector<uint8_t>().swap(*buffer);
 }

@@ -578,6 +578,13 @@ TEST_CASE("image: resize modes on known inputs") {
     Image scaled = resize_image(eight, 5, 4, ResizeMode::squash, dummy);
     for (int64_t y = 0; y < 4; ++y)
       for (int64_t x = 0; x < 4; ++x) CHECK(pixel(half, x, y, 1) == pixel(scaled, x + 1, y, 1));
+    // Tall 4x8 -> 4x4: ratios 1 and 2, mean 1.5: round(2.67) x round(5.33) = 3x5; 4 - 3 is odd
+    // so 4x5; crop rows from round(0.5) = 1; no padding columns.
+    Image tall = noisy_image(4, 8, 3, 19);
+    Image tall_half = resize_image(tall, 4, 4, ResizeMode::half_crop, rng);
+    Image tall_scaled = resize_image(tall, 4, 5, ResizeMode::squash, dummy);
+    CHECK(tall_half.pixels ==
+          std::vector<uint8_t>(tall_scaled.pixels.begin() + 4 * 3, tall_scaled.pixels.end()));
     // 12x4 -> 4x4: ratios 3 and 1, mean 2: 6x2; crop columns from 1; pad 1 row each side.
     Image twelve = noisy_image(12, 4, 1, 10);
     Image padded = resize_image(twelve, 4, 4, ResizeMode::half_crop, rng);
