@@ -91,8 +91,11 @@ void decode_jpeg(const uint8_t* bytes, size_t size, const ImageInfo& info,
   tjhandle handle = thread_decompressor();
   const auto jpeg_size = static_cast<unsigned long>(size);
   int width = 0, height = 0, subsampling = 0, colorspace = 0;
+  // A warning while reading the header (extraneous bytes before a marker, ...) still gives the
+  // header; libjpeg reads such files, and so did PIL.
   if (tjDecompressHeader3(handle, bytes, jpeg_size, &width, &height, &subsampling, &colorspace) !=
-      0)
+          0 &&
+      (tjGetErrorCode(handle) != TJERR_WARNING || width <= 0 || height <= 0))
     fail_jpeg(handle, bytes, size);
   if (width != info.width || height != info.height)
     fail_data("corrupt JPEG data: frame header says {}x{}, decoder says {}x{}", info.width,

@@ -36,10 +36,17 @@ int64_t find_tiff_ifd0_tag(const uint8_t* tiff, size_t size, uint16_t tag) {
 int jpeg_exif_orientation(const uint8_t* bytes, size_t size) {
   size_t pos = 2;  // after SOI
   while (pos + 4 <= size) {
-    if (bytes[pos] != 0xFF) return 1;
+    if (bytes[pos] != 0xFF) {  // garbage between segments: skipped, as libjpeg does
+      ++pos;
+      continue;
+    }
     uint8_t marker = bytes[pos + 1];
     if (marker == 0xFF) {  // fill byte
       ++pos;
+      continue;
+    }
+    if (marker == 0x00) {  // a stuffed 0xFF 0x00 inside garbage: not a marker
+      pos += 2;
       continue;
     }
     if (marker == 0xDA || marker == 0xD9) return 1;  // image data or end: no EXIF before it

@@ -114,11 +114,12 @@ ImageInfo probe_jpeg(const uint8_t* bytes, size_t size) {
   // Walk the marker segments after SOI until the frame header (SOFn).
   size_t pos = 2;
   for (;;) {
-    if (pos >= size) fail_truncated_header(ImageFormat::jpeg);
-    if (bytes[pos] != 0xFF) fail_data("corrupt JPEG data: expected a marker at byte {}", pos);
+    // Garbage before a marker is skipped, as libjpeg does (with a warning; PIL kept such files).
+    while (pos < size && bytes[pos] != 0xFF) ++pos;
     while (pos < size && bytes[pos] == 0xFF) ++pos;  // fill bytes
     if (pos >= size) fail_truncated_header(ImageFormat::jpeg);
     uint8_t marker = bytes[pos++];
+    if (marker == 0x00) continue;  // a stuffed 0xFF 0x00 is data, not a marker: more garbage
     if (marker == 0xD8 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) continue;
     if (marker == 0xD9 || marker == 0xDA)
       fail_data("corrupt JPEG data: no frame header (SOF) before {}",

@@ -422,6 +422,30 @@ TEST_CASE("image: truncated and corrupt files are Error(data), never a crash") {
   CHECK(error_of([&] { decode(png); }).find("corrupt PNG data") != std::string::npos);
 }
 
+TEST_CASE("image: JPEGs with garbage between segments decode, as libjpeg and PIL read them") {
+  const Image image = noisy_image(32, 24, 3, 30);
+  const std::vector<uint8_t> clean = encode_jpeg(image, 90);
+  const Image expected = decode(clean);
+  auto marker_at = [&](uint8_t marker) {
+    for (size_t i = 2; i + 1 < clean.size(); ++i)
+      if (clean[i] == 0xFF && clean[i + 1] == marker) return i;
+    FAIL("no marker 0x" << std::hex << int(marker));
+    return size_t{0};
+  };
+  // Before a table segment (the header: libjpeg warns, TurboJPEG's header call returns -1),
+  // before the scan, and between the data and EOI; with EXIF orientation 3 ahead of the garbage.
+  for (size_t at : {marker_at(0xDB), marker_at(0xDA), clean.size() - 2}) {
+    CAPTURE(at);
+    std::vector<uint8_t> bytes = clean;
+    const uint8_t garbage[] = {0x12, 0xFF, 0x00, 0x34};
+    bytes.insert(bytes.begin() + static_cast<std::ptrdiff_t>(at), garbage, garbage + 4);
+    Image decoded = decode(bytes);
+    CHECK(decoded.pixels == expected.pixels);
+    Image rotated = decode(with_segment_after_soi(bytes, exif_segment(3, false)));
+    CHECK(pixel(rotated, 0, 0, 1) == pixel(expected, 31, 23, 1));
+  }
+}
+
 TEST_CASE("image: DCT-scaled JPEG decoding for a target size") {
   const Image big = noisy_image(256, 192, 3, 3);
   const std::vector<uint8_t> jpeg = encode_jpeg(big, 90);
