@@ -213,6 +213,10 @@ TEST_CASE("conv ops match the direct convolution over a grid of shapes") {
       conv_shape({5, 2, 4, 4}, 3, 4, 4, 1, 1, 0, 0, 1, 1, 1),     // kernel = image: 1x1 out
       conv_shape({2, 3, 13, 13}, 4, 11, 11, 4, 4, 0, 0, 1, 1, 1), // AlexNet conv1 style
       conv_shape({2, 2, 5, 7}, 2, 3, 3, 3, 2, 2, 3, 1, 2, 1),     // pad wider than stride
+      // Large im2col matrices are taken in chunks of output rows: 24 rows as 10+10+4, and 23
+      // as 11+11+1.
+      conv_shape({2, 16, 24, 24}, 4, 5, 5, 1, 1, 2, 2, 1, 1, 2),
+      conv_shape({1, 8, 45, 45}, 3, 7, 7, 2, 2, 3, 3, 1, 1, 1),
   };
   uint64_t seed = 100;
   for (const ConvShape& s : grid) {
