@@ -11,11 +11,10 @@
 // skipped.
 //
 // Threads: with at least as many images as OpenMP threads, images are shared out among the
-// threads and OpenBLAS runs single-threaded inside them (two thread pools fighting over the
-// cores halve throughput, DESIGN.md 7); each thread has its own slice of the backend's
-// workspace. With fewer images (inference on one image), images run one after another and each
-// GEMM uses every thread. Either way the result does not depend on the thread count except
-// through the order of dw's summation over images.
+// threads, each with its own slice of the backend's workspace; OpenBLAS always runs
+// single-threaded (one thread pool, DESIGN.md 7). With fewer images (inference on one image),
+// images run one after another and each GEMM is split across the threads. The result depends
+// on the thread count only through the order of dw's summation over images.
 #include <cblas.h>
 #include <omp.h>
 
@@ -71,15 +70,40 @@ ConvGeometry geometry(const ConvShape& s, const char* op) {
   return g;
 }
 
-// Row-major single-precision GEMM with explicit leading dimensions.
+// Row-major C (m, n) = alpha * op(A) * op(B) + beta * C with explicit leading dimensions, on
+// one thread inside a parallel region; outside one (the serial path of for_each_image) large
+// products are split into one block of C per OpenMP thread, as CpuBackend::gemm does, since
+// OpenBLAS itself runs single-threaded (see math_cpu.cpp).
 void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
            const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
            int64_t ldc) {
-  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-              trans_b ? CblasTrans : CblasNoTrans, static_cast<blasint>(m),
-              static_cast<blasint>(n), static_cast<blasint>(k), alpha, a,
-              static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta, c,
-              static_cast<blasint>(ldc));
+  auto block = [&](int64_t m0, int64_t mc, int64_t n0, int64_t nc) {
+    const float* a_block = trans_a ? a + m0 : a + m0 * lda;  // rows m0.. of op(A)
+    const float* b_block = trans_b ? b + n0 * ldb : b + n0;  // columns n0.. of op(B)
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                trans_b ? CblasTrans : CblasNoTrans, static_cast<blasint>(mc),
+                static_cast<blasint>(nc), static_cast<blasint>(k), alpha, a_block,
+                static_cast<blasint>(lda), b_block, static_cast<blasint>(ldb), beta,
+                c + m0 * ldc + n0, static_cast<blasint>(ldc));
+  };
+  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  if (threads == 1 || m * n * k < (int64_t(1) << 18)) {
+    block(0, m, 0, n);
+    return;
+  }
+  // Split C along its larger dimension (multiples of 16 keep the kernels' panels whole).
+  const bool split_rows = m >= n;
+  const int64_t extent = split_rows ? m : n;
+  const int64_t chunk = ((extent + threads - 1) / threads + 15) / 16 * 16;
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (int t = 0; t < threads; ++t) {
+    const int64_t begin = t * chunk, size = std::min(chunk, extent - begin);
+    if (size <= 0) continue;
+    if (split_rows)
+      block(begin, size, 0, n);
+    else
+      block(0, m, begin, size);
+  }
 }
 
 // The range [begin, end) of output columns ox whose input column ox*sw + offset lies in
@@ -152,7 +176,7 @@ void col2im_add(const ConvShape& s, const ConvGeometry& g, const float* col, int
 }
 
 // Runs body(b, thread) for every image b in [0, n): split across OpenMP threads when there are
-// enough images, else serially (CpuBackend::gemm then splits each GEMM across the threads).
+// enough images, else serially (sgemm above then splits each GEMM across the threads).
 // OpenBLAS itself always runs single-threaded: one thread pool only (see math_cpu.cpp).
 // `threads` is the number of workspace slices body may index by `thread`.
 template <typename Body>
