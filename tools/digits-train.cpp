@@ -42,6 +42,19 @@ int main(int argc, char** argv) {
   status->add_option("jobdir", status_dir, "Job directory")->required();
   status->add_flag("--json", status_json, "Machine-readable output");
 
+  CLI::App* bench = app.add_subcommand(
+      "benchmark", "Time forward and backward of every layer of a network (like `caffe time`)");
+  std::string bench_network = "lenet", bench_device;
+  int64_t bench_batch = 0, bench_classes = 0;
+  int bench_iterations = 10;
+  bool bench_json = false;
+  bench->add_option("--network", bench_network, "Network name or YAML file (default lenet)");
+  bench->add_option("--batch-size", bench_batch, "Batch size (default: the network's)");
+  bench->add_option("--classes", bench_classes, "Class count for num_output: classes");
+  bench->add_option("--iterations", bench_iterations, "Timed iterations (default 10)");
+  bench->add_option("--device", bench_device, "auto | cpu | gpu | gpu:N");
+  bench->add_flag("--json", bench_json, "Machine-readable output");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -50,6 +63,12 @@ int main(int argc, char** argv) {
   return run_tool("digits-train", [&]() -> int {
     if (*status) {
       std::fputs(job_status_text(status_dir, status_json).c_str(), stdout);
+      return 0;
+    }
+    if (*bench) {
+      std::fputs(benchmark_network(bench_network, bench_batch, bench_classes, bench_iterations,
+                                   bench_device, bench_json).c_str(),
+                 stdout);
       return 0;
     }
     if (print_defaults) {

@@ -404,22 +404,33 @@ void Net::reshape_batch(int64_t batch_size) {
 double Net::forward(uint64_t iteration) {
   double loss = 0.0;
   for (size_t i = 0; i < layers_.size(); ++i) {
-    Wiring& w = wiring_[i];
-    layers_[i]->set_iteration(iteration);
-    layers_[i]->forward(w.bottoms, w.tops);
+    forward_layer(i, iteration);
+    const Wiring& w = wiring_[i];
     if (w.loss_weight != 0.0f) loss += double(w.loss_weight) * read_scalar(*w.tops[0]);
   }
   return loss;
 }
 
-void Net::backward() {
+void Net::forward_layer(size_t i, uint64_t iteration) {
+  Wiring& w = wiring_[i];
+  layers_[i]->set_iteration(iteration);
+  layers_[i]->forward(w.bottoms, w.tops);
+}
+
+void Net::seed_loss_grads() {
   for (auto& w : wiring_)
     if (w.run_backward && w.loss_weight != 0.0f)
       backend_->set(w.tops[0]->count(), w.loss_weight, w.tops[0]->grad());
-  for (size_t i = layers_.size(); i-- > 0;) {
-    Wiring& w = wiring_[i];
-    if (w.run_backward) layers_[i]->backward(w.tops, w.propagate_down, w.bottoms);
-  }
+}
+
+void Net::backward_layer(size_t i) {
+  Wiring& w = wiring_[i];
+  if (w.run_backward) layers_[i]->backward(w.tops, w.propagate_down, w.bottoms);
+}
+
+void Net::backward() {
+  seed_loss_grads();
+  for (size_t i = layers_.size(); i-- > 0;) backward_layer(i);
 }
 
 void Net::zero_param_grads() {

@@ -64,6 +64,12 @@ class Net {
   // through the layers that lead to a learnable parameter. Parameter gradients ACCUMULATE
   // (batch accumulation); clear them with zero_param_grads().
   void backward();
+  // The same one layer at a time (per-layer timing in `digits-train benchmark`): forward()
+  // is forward_layer(i) for every i; backward() is seed_loss_grads() then backward_layer(i)
+  // in reverse order.
+  void forward_layer(size_t i, uint64_t iteration = 0);
+  void seed_loss_grads();
+  void backward_layer(size_t i);
   void zero_param_grads();
 
   struct Output {

@@ -598,3 +598,85 @@ std::string dataset_resize_mode(const std::string& dataset_dir) {
 }
 
 }  // namespace digits
+
+namespace digits {
+
+std::string benchmark_network(const std::string& network, int64_t batch_size, int64_t classes,
+                              int iterations, const std::string& device, bool json) {
+  if (iterations < 1) fail_usage("--iterations must be at least 1, got {}", iterations);
+  NetSpecOptions options;
+  options.classes = classes;
+  std::string path = find_network(network);
+  NetSpec spec = load_net_spec(path, options);
+  int64_t batch = batch_size > 0 ? batch_size : (spec.batch_size > 0 ? spec.batch_size : 64);
+  Backend& backend = backend_for(device.empty() ? "auto" : device);
+  Net net(spec, Phase::train, batch, backend, 1);
+  // Random inputs, valid labels.
+  Rng rng(1);
+  for (const auto& name : net.input_names()) {
+    Tensor& t = net.blob(name);
+    std::vector<float> values(t.count());
+    int64_t label_range = spec.classes > 0 ? spec.classes : 2;
+    for (auto& v : values)
+      v = name == "label" ? static_cast<float>(rng.below(static_cast<uint64_t>(label_range)))
+                          : rng.uniform(-1.0f, 1.0f);
+    t.set_data(values);
+  }
+  const size_t n = net.layers().size();
+  std::vector<double> forward_ms(n, 0.0), backward_ms(n, 0.0);
+  using clock = std::chrono::steady_clock;
+  auto ms_since = [](clock::time_point t) {
+    return std::chrono::duration<double, std::milli>(clock::now() - t).count();
+  };
+  net.forward();  // warm-up: first touches of every buffer
+  net.backward();
+  double total_ms = 0;
+  for (int it = 0; it < iterations; ++it) {
+    auto start = clock::now();
+    for (size_t i = 0; i < n; ++i) {
+      auto t = clock::now();
+      net.forward_layer(i);
+      backend.synchronize();
+      forward_ms[i] += ms_since(t);
+    }
+    net.seed_loss_grads();
+    for (size_t i = n; i-- > 0;) {
+      auto t = clock::now();
+      net.backward_layer(i);
+      backend.synchronize();
+      backward_ms[i] += ms_since(t);
+    }
+    net.zero_param_grads();
+    total_ms += ms_since(start);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    forward_ms[i] /= iterations;
+    backward_ms[i] /= iterations;
+  }
+  double per_iteration = total_ms / iterations;
+  double images_per_s = batch * 1000.0 / per_iteration;
+  if (json) {
+    nlohmann::json j = {{"network", spec.name}, {"batch_size", batch}, {"device", backend.name()},
+                        {"iterations", iterations}, {"ms_per_iteration", per_iteration},
+                        {"images_per_s", images_per_s}};
+    for (size_t i = 0; i < n; ++i) {
+      const Layer& layer = *net.layers()[i];
+      j["layers"].push_back({{"name", layer.name()}, {"type", layer.type()},
+                             {"forward_ms", forward_ms[i]}, {"backward_ms", backward_ms[i]}});
+    }
+    return j.dump() + "\n";
+  }
+  std::string out = fmt::format("{} ({}), batch {}, {} iterations on {}\n", spec.name, path, batch,
+                                iterations, backend.name());
+  out += fmt::format("{:<24} {:<16} {:>12} {:>12}\n", "layer", "type", "forward ms", "backward ms");
+  for (size_t i = 0; i < n; ++i) {
+    const Layer& layer = *net.layers()[i];
+    out += fmt::format("{:<24} {:<16} {:>12.3f} {:>12.3f}\n", layer.name(), layer.type(),
+                       forward_ms[i], backward_ms[i]);
+  }
+  out += fmt::format("total: {:.3f} ms per forward+backward, {:.0f} images/s\n", per_iteration,
+                     images_per_s);
+  return out;
+}
+
+}  // namespace digits

@@ -30,4 +30,9 @@ std::string job_status_text(const std::string& job_dir, bool json);
 
 
 
+// `digits-train benchmark` (Caffe's `caffe time`): average forward and backward time per layer of
+// a network on random input, as a table or JSON.
+std::string benchmark_network(const std::string& network, int64_t batch_size, int64_t classes,
+                              int iterations, const std::string& device, bool json);
+
 }  // namespace digits

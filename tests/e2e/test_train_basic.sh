@@ -61,4 +61,9 @@ expect_status 2 "$DIGITS_BIN"/digits-train --dataset nowhere --network mlp.yaml 
 expect_status 2 "$DIGITS_BIN"/digits-train --dataset ds --network lenet -o bad
 expect_in err "expects data of shape [1,28,28]"
 [ ! -e bad ] || fail "a failed start left a job dir"
+# benchmark: a time per layer, as JSON for scripts.
+expect_status 0 "$DIGITS_BIN"/digits-train benchmark --network mlp.yaml --batch-size 8 --iterations 2 --json
+"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); names=[l["name"] for l in d["layers"]]; assert names[:3]==["ip1","relu1","ip2"], names; assert d["images_per_s"]>0' out
+expect_status 0 "$DIGITS_BIN"/digits-train benchmark --network mlp.yaml --iterations 1
+expect_in out "InnerProduct"
 echo "ok"
