@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "core/error.h"
+#include "core/yaml_safe.h"
 #include "data/datum.h"
 #include "data/image.h"
 #include "data/lmdb_store.h"
@@ -322,7 +323,11 @@ DatasetManifest read_dataset_dir(const std::string& dir) {
   if (!fs::exists(manifest, ec)) return read_digits_dir(dir);
   YAML::Node node;
   try {
-    node = YAML::LoadFile(manifest.string());
+    node = load_yaml_file(manifest.string());
+  } catch (const Error& e) {
+    // load_yaml_file reports usage errors (it is mostly used for specs); a malformed manifest
+    // is a corrupt dataset.
+    fail_data("{}", e.what());
   } catch (const YAML::Exception& e) {
     fail_data("{}: {}", manifest.string(), e.what());
   }

@@ -139,6 +139,25 @@ expect_in_output "NVIDIA DIGITS dataset"
 expect_in_output "shape:      16x16x3"
 expect_status 0 "$DS" verify digits_made
 
+# verify finds damaged records: exit 3 and one line per problem, naming the record.
+cp -r raw damaged
+"$PY" - damaged/train_db <<'EOF2'
+import lmdb, sys
+env = lmdb.open(sys.argv[1], map_size=1 << 26)
+with env.begin(write=True) as txn:
+    keys = [bytes(k) for k, _ in txn.cursor()]
+    value = bytes(txn.get(keys[3]))
+    txn.put(keys[3], value[:100])                 # truncated Datum
+    txn.put(keys[5], value.replace(b"\x28\x00", b"\x28\x07").replace(b"\x28\x01", b"\x28\x07"))  # label 7
+    txn.put(b"zzz", value)                        # not a record key
+EOF2
+expect_status 3 "$DS" verify damaged
+expect_in_output "train_db record $(printf '%08d' 3)_"
+expect_in_output "malformed protobuf"
+expect_in_output "label 7 out of range (2 classes)"
+expect_in_output "train_db record zzz: key is not in the form"
+expect_in_output "train_db: holds 21 records, dataset.yaml says 20"
+
 # Not a dataset at all: exit 2; a corrupt manifest: exit 3.
 expect_status 2 "$DS" info notds
 cp -r raw broken && echo "format_version: [" > broken/dataset.yaml
