@@ -31,6 +31,8 @@ echo "== 2. train LeNet on the CPU"
 echo "== 3. evaluate on the test split"
 "$bin"/digits-infer evaluate --job "$out/lenet" --dataset "$out/fmnist" --split test
 
-echo "== 4. classify a few test images"
-"$bin"/digits-dataset explore "$out/fmnist" --split test -n 4 -o "$out/test-grid.png" >/dev/null
-ls "$out"/lenet/snapshots
+echo "== 4. classify a few test images (one record of classes 0, 1 and 2, as PNG files)"
+for c in 0 1 2; do
+  "$bin"/digits-dataset explore "$out/fmnist" --split test --class "$c" -n 1 -o "$out/test-class-$c.png" >/dev/null
+done
+"$bin"/digits-infer classify --job "$out/lenet" --top 3 "$out"/test-class-*.png
