@@ -130,18 +130,7 @@ int main(int argc, char** argv) {
   explore->add_option("-n,--count", explore_options.count, "Number of records (1-1024)")->capture_default_str();
   explore->add_option("-o,--output", explore_options.output, "Grid image to write (.png or .jpg)")->required();
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    app.exit(e);
-    return static_cast<int>(ExitCode::usage);
-  }
+  if (auto status = parse_flags(app, argc, argv)) return *status;
 
   return run_tool(kTool, [&]() -> int {
     if (*create) return run_create(create_flags);

@@ -180,18 +180,7 @@ int main(int argc, char** argv) {
   topn->add_option("-n,--count", topn_flags.count, "Images per class (1-1000)")->capture_default_str();
   topn->add_option("-o,--output", topn_flags.output, "Grid image to write (.png or .jpg)")->required();
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    app.exit(e);
-    return static_cast<int>(ExitCode::usage);
-  }
+  if (auto status = parse_flags(app, argc, argv)) return *status;
 
   return run_tool(kTool, [&]() -> int {
     if (*classify) return run_classify(classify_flags);

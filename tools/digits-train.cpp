@@ -55,11 +55,7 @@ int main(int argc, char** argv) {
   bench->add_option("--device", bench_device, "auto | cpu | gpu | gpu:N");
   bench->add_flag("--json", bench_json, "Machine-readable output");
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
-  }
+  if (auto status = parse_flags(app, argc, argv)) return *status;
   return run_tool("digits-train", [&]() -> int {
     if (*status) {
       std::fputs(job_status_text(status_dir, status_json).c_str(), stdout);

@@ -18,6 +18,22 @@ std::string version_string(const std::string& tool) {
   return fmt::format("{} {} (CUDA backend: {})", tool, DIGITS_VERSION, cuda);
 }
 
+std::optional<int> parse_flags(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return static_cast<int>(ExitCode::usage);
+  }
+  return std::nullopt;
+}
+
 int run_tool(const std::string& tool, const std::function<int()>& body) {
   try {
     return body();
