@@ -22,9 +22,12 @@ check_output() {
     [ -e "$partial" ] || continue
     [ -f "$partial/dataset.yaml" ] && fail "$partial looks complete"
     # Rejected either way: 2 before labels.txt exists ("not a dataset"), 3 after (incomplete).
-    set +e; "$DS" info "$partial" >/dev/null 2>&1; st=$?; set -e
-    [ "$st" = 2 ] || [ "$st" = 3 ] || fail "info $partial exited $st, expected 2 or 3"
-    expect_in_output "incomplete dataset"
+    set +e; "$DS" info "$partial" >"$WORK/partial.out" 2>&1; st=$?; set -e
+    case $st in
+      2) grep -q "not a dataset directory" "$WORK/partial.out" || fail "info $partial: $(cat "$WORK/partial.out")" ;;
+      3) grep -q "incomplete dataset" "$WORK/partial.out" || fail "info $partial: $(cat "$WORK/partial.out")" ;;
+      *) fail "info $partial exited $st, expected 2 or 3" ;;
+    esac
   done
 }
 
