@@ -18,7 +18,7 @@ echo "== 1. dataset: Fashion-MNIST IDX files -> LMDB (60,000 train, 10,000 test,
 "$bin"/digits-dataset create --force \
   --train "$F/train-images-idx3-ubyte.gz" --train-labels "$F/train-labels-idx1-ubyte.gz" \
   --test "$F/t10k-images-idx3-ubyte.gz" --test-labels "$F/t10k-labels-idx1-ubyte.gz" \
-  --val-pct 10 --encoding none -o "$out/fmnist"
+  --labels examples/fashion-mnist/labels.txt --val-pct 10 --encoding none -o "$out/fmnist"
 "$bin"/digits-dataset info "$out/fmnist"
 
 echo "== 2. train LeNet on the CPU"
