@@ -74,8 +74,9 @@ std::vector<SnapshotInfo> list_snapshots(const std::string& job_dir) {
     SnapshotInfo info;
     info.weights = weights;
     info.solver_state = entry.path().string();
-    // The metadata says where in training the snapshot was taken.
-    SafetensorsFile file = load_safetensors(weights);
+    // The metadata says where in training the snapshot was taken (header only: weight files
+    // can be hundreds of MB).
+    SafetensorsFile file = load_safetensors_header(weights);
     auto get = [&](const char* key) -> std::string {
       auto it = file.metadata.find(key);
       return it == file.metadata.end() ? "" : it->second;

@@ -403,7 +403,15 @@ void save_safetensors(const std::string& path,
   }
 }
 
-SafetensorsFile load_safetensors(const std::string& path) {
+static SafetensorsFile load_safetensors_impl(const std::string& path, bool with_data);
+
+SafetensorsFile load_safetensors(const std::string& path) { return load_safetensors_impl(path, true); }
+
+SafetensorsFile load_safetensors_header(const std::string& path) {
+  return load_safetensors_impl(path, false);
+}
+
+static SafetensorsFile load_safetensors_impl(const std::string& path, bool with_data) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
     if (errno == ENOENT) fail_usage("{}: no such file", path);
@@ -494,6 +502,11 @@ SafetensorsFile load_safetensors(const std::string& path) {
     SafetensorsTensor tensor;
     tensor.shape = e.shape;
     tensor.dtype = e.dtype;
+    if (!with_data) {
+      file.names.push_back(e.name);
+      file.tensors.emplace(e.name, std::move(tensor));
+      continue;
+    }
     const size_t count = static_cast<size_t>(shape_count(e.shape));
     tensor.data.resize(count);
     const uint64_t offset = data_start + e.begin;

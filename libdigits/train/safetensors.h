@@ -62,5 +62,8 @@ std::string serialize_safetensors(
 
 // Reads and checks the whole file. Accepts F32, and converts F16, BF16 and F64 to float.
 SafetensorsFile load_safetensors(const std::string& path);
+// The same checks, without reading the tensors' data (their `data` stays empty): names, shapes,
+// dtypes and metadata, at the cost of reading the header only.
+SafetensorsFile load_safetensors_header(const std::string& path);
 
 }  // namespace digits

@@ -2,6 +2,8 @@
 // error for every kind of corrupt or hostile file.
 #include <doctest/doctest.h>
 
+#include <filesystem>
+
 #include <dirent.h>
 #include <unistd.h>
 
@@ -347,4 +349,17 @@ TEST_CASE("hostile headers: each problem named") {
     CHECK(e.code() == ExitCode::usage);
     CHECK(std::string(e.what()) == dir.path + "/nope.safetensors: no such file");
   }
+}
+
+TEST_CASE("safetensors: header-only load gives names, shapes and metadata without data") {
+  std::string path = (std::filesystem::temp_directory_path() / "digits_header_only.safetensors").string();
+  digits::Tensor t({2, 3});
+  t.set_data({1, 2, 3, 4, 5, 6});
+  digits::save_safetensors(path, {{"ip.weight", &t}}, {{"epoch", "3"}});
+  digits::SafetensorsFile header = digits::load_safetensors_header(path);
+  CHECK(header.names == std::vector<std::string>{"ip.weight"});
+  CHECK(header.tensors.at("ip.weight").shape == digits::Shape{2, 3});
+  CHECK(header.tensors.at("ip.weight").data.empty());
+  CHECK(header.metadata.at("epoch") == "3");
+  std::filesystem::remove(path);
 }
