@@ -233,14 +233,20 @@ struct RecordSettings {
   uint64_t seed;
 };
 
+// The training split's pixel sums, (H, W, C): one 64-bit total shared by the workers, each of
+// which adds into its own 32-bit sums (they vectorize twice as wide, and take a third of the
+// memory) and folds them into the total, under the lock, before they could overflow.
+struct MeanTotal {
+  std::mutex mutex;
+  std::vector<uint64_t> sum;
+};
+
 // Per-worker state reused across records (no fresh pages per image).
 struct WorkerState {
   std::vector<uint8_t> file_bytes;
-  // (H, W, C) pixel sums of the records this worker made: 32-bit sums (they vectorize twice as
-  // wide) folded into the 64-bit ones before they could overflow.
-  std::vector<uint32_t> mean_sum32;
-  std::vector<uint64_t> mean_sum;
+  std::vector<uint32_t> mean_sum32;  // empty when no mean is computed
   int64_t images_in_sum32 = 0;
+  MeanTotal* mean_total = nullptr;
   Datum datum;
 
   static constexpr int64_t kMaxImagesIn32 = (int64_t{1} << 32) / 256;
@@ -252,7 +258,9 @@ struct WorkerState {
     for (size_t i = 0; i < n; ++i) sum[i] += pixels[i];
   }
   void fold_mean() {
-    for (size_t i = 0; i < mean_sum32.size(); ++i) mean_sum[i] += mean_sum32[i];
+    if (images_in_sum32 == 0) return;
+    std::lock_guard lock(mean_total->mutex);
+    for (size_t i = 0; i < mean_sum32.size(); ++i) mean_total->sum[i] += mean_sum32[i];
     std::fill(mean_sum32.begin(), mean_sum32.end(), 0u);
     images_in_sum32 = 0;
   }
@@ -402,7 +410,7 @@ SplitOutcome write_split(const PlannedSplit& split, int split_index, size_t num_
   LmdbWriter writer(temp.file(outcome.manifest.db));
   std::string list_text;
 
-  // Reorder window: workers claim chunks of kChunk consecutive items, only while the chunk lies
+  // Reorder window: workers claim `chunk` consecutive items at a time, only while the chunk lies
   // within `window` items of the writer's position, and put each result in slot i % window; the
   // writer takes the slots strictly in order. Wake-ups are sent only to a thread that waits, and
   // the writer takes every ready slot at once, so the cost per record stays well under a
@@ -413,8 +421,13 @@ SplitOutcome write_split(const PlannedSplit& split, int split_index, size_t num_
     std::string value;  // serialized Datum, or the reason it is bad
     std::exception_ptr fatal;
   };
-  constexpr size_t kChunk = 8;
-  const size_t window = std::max<size_t>(256, static_cast<size_t>(run.workers) * 8 * kChunk);
+  // Records in flight are bounded in memory too: about 256 MiB of them (raw size), but never so
+  // few that a worker waits for room; large records are claimed one at a time.
+  const size_t record_bytes = static_cast<size_t>(shape.width * shape.height * shape.channels) + 64;
+  const size_t chunk = record_bytes >= (size_t{1} << 20) ? 1 : 8;
+  const size_t workers = static_cast<size_t>(run.workers);
+  const size_t window = std::clamp<size_t>((size_t{256} << 20) / record_bytes, workers * chunk * 2,
+                                           std::max<size_t>(256, workers * 8 * chunk));
   std::vector<Slot> slots(window);
   std::mutex mutex;
   std::condition_variable slot_ready, space_free;
@@ -424,24 +437,27 @@ SplitOutcome write_split(const PlannedSplit& split, int split_index, size_t num_
   bool stopping = false;
 
   std::vector<WorkerState> states(static_cast<size_t>(run.workers));
-  if (with_mean)
+  MeanTotal mean_total;
+  if (with_mean) {
+    mean_total.sum.assign(static_cast<size_t>(shape.width * shape.height * shape.channels), 0);
     for (auto& st : states) {
-      st.mean_sum.assign(static_cast<size_t>(shape.width * shape.height * shape.channels), 0);
-      st.mean_sum32.assign(st.mean_sum.size(), 0);
+      st.mean_sum32.assign(mean_total.sum.size(), 0);
+      st.mean_total = &mean_total;
     }
+  }
 
   auto worker = [&](WorkerState& state) {
-    std::vector<Slot> results(kChunk);
+    std::vector<Slot> results(chunk);
     for (;;) {
       size_t begin, end;
       {
         std::unique_lock lock(mutex);
         ++workers_waiting;
-        space_free.wait(lock, [&] { return stopping || next_claim >= n || next_claim + kChunk <= next_write + window; });
+        space_free.wait(lock, [&] { return stopping || next_claim >= n || next_claim + chunk <= next_write + window; });
         --workers_waiting;
         if (stopping || next_claim >= n) return;
         begin = next_claim;
-        end = std::min(n, begin + kChunk);
+        end = std::min(n, begin + chunk);
         next_claim = end;
       }
       for (size_t i = begin; i < end; ++i) {
@@ -530,11 +546,8 @@ SplitOutcome write_split(const PlannedSplit& split, int split_index, size_t num_
   outcome.manifest.count = written;
   if (written > 0) write_file_atomic(temp.file(outcome.manifest.list), list_text);
   if (with_mean) {
-    outcome.mean_sum.assign(static_cast<size_t>(shape.width * shape.height * shape.channels), 0);
-    for (auto& st : states) {
-      st.fold_mean();
-      for (size_t k = 0; k < outcome.mean_sum.size(); ++k) outcome.mean_sum[k] += st.mean_sum[k];
-    }
+    for (auto& st : states) st.fold_mean();
+    outcome.mean_sum = std::move(mean_total.sum);
   }
   return outcome;
 }

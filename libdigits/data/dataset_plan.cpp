@@ -32,7 +32,6 @@ void check_percent(const char* flag, double value) {
 struct Listed {
   std::vector<std::vector<SourceItem>> by_class;  // index = label in `names`
   std::vector<std::string> names;                 // folder-derived names (train, no --labels)
-  std::vector<std::string> folders;               // the sub-folder each name came from
   int64_t idx_rows = 0, idx_cols = 0;
   int idx_channels = 0;
 };
@@ -117,7 +116,6 @@ Listed list_source(const SourceSpec& spec, const char* split_flag, SourceKind ki
             items.push_back(std::move(item));
           }
           listed.names.push_back(cls.name);
-          listed.folders.push_back(cls.folder);
           listed.by_class.push_back(std::move(items));
         }
       } else {
@@ -158,7 +156,6 @@ Listed list_source(const SourceSpec& spec, const char* split_flag, SourceKind ki
       listed.idx_channels = idx.images->channels;
       if (fixed_names.empty()) {
         for (int32_t i = 0; i <= idx.max_label; ++i) listed.names.push_back(std::to_string(i));
-        listed.folders = listed.names;
       }
       listed.by_class.resize(fixed_names.empty() ? listed.names.size() : fixed_names.size());
       for (auto& item : idx.items) listed.by_class[static_cast<size_t>(item.label)].push_back(std::move(item));
