@@ -6,12 +6,14 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <set>
 #include <utility>
 
 #include "core/error.h"
+#include "data/image.h"
 
 namespace digits {
 namespace {
@@ -133,6 +135,26 @@ SourceKind detect_source_kind(const std::string& path) {
   if (S_ISDIR(st.st_mode)) return SourceKind::folder;
   if (!S_ISREG(st.st_mode)) fail_usage("{}: not a folder or a regular file", path);
   if (is_idx_file(path)) return SourceKind::idx;
+  // Anything else must look like text: an image or other binary file named as a source is a
+  // mistake to point out, not thousands of malformed list lines.
+  uint8_t head[4096];
+  size_t got = 0;
+  if (FILE* f = std::fopen(path.c_str(), "rb")) {
+    got = std::fread(head, 1, sizeof head, f);
+    std::fclose(f);
+  }
+  bool is_image = false;
+  try {
+    probe_image(head, got);
+    is_image = true;
+  } catch (const Error&) {
+  }
+  if (is_image)
+    fail_usage("{}: an image file; a source is a folder of class sub-folders, a text list of \"PATH LABEL\" "
+               "lines, or an IDX file",
+               path);
+  if (std::memchr(head, 0, got) != nullptr)
+    fail_usage("{}: binary data, not a text list (nor a folder or an IDX file)", path);
   return SourceKind::text_list;
 }
 

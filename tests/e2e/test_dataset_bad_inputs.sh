@@ -82,6 +82,11 @@ expect_status 2 "$DS" create --train does-not-exist -o x
 expect_in_output "does-not-exist: no such file or directory"
 expect_status 2 "$DS" create --train src -o ds
 expect_in_output "already exists"
+expect_status 2 "$DS" create --train src/a/000.png -o x
+expect_in_output "an image file; a source is a folder"
+head -c 3000 /bin/sh > binary.txt
+expect_status 2 "$DS" create --train binary.txt --labels labels.txt -o x
+expect_in_output "binary data, not a text list"
 expect_status 2 "$DS" create --train src -o x --channels 2
 expect_status 2 "$DS" create --train src -o x --resize stretch
 expect_in_output "squash"
