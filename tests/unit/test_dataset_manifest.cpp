@@ -2,6 +2,8 @@
 // refused with the file and key named.
 #include <doctest/doctest.h>
 
+#include "temp_dir.h"
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -14,17 +16,7 @@ using namespace digits;
 namespace fs = std::filesystem;
 
 namespace {
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char pattern[] = "/tmp/digits-manifest-XXXXXX";
-    path = mkdtemp(pattern);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using digits::testing::TempDir;
 
 DatasetManifest sample() {
   DatasetManifest m;

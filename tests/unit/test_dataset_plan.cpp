@@ -2,6 +2,8 @@
 // with symlink loops, text lists with spaces and --folder, IDX pairs, class dropping and
 // sampling, seeded reproducibility, usage errors, and --max-bad parsing.
 #include <doctest/doctest.h>
+
+#include "temp_dir.h"
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,17 +23,7 @@ using namespace digits;
 namespace fs = std::filesystem;
 
 namespace {
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char pattern[] = "/tmp/digits-plan-XXXXXX";
-    path = mkdtemp(pattern);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using digits::testing::TempDir;
 
 void touch(const std::string& path) {
   fs::create_directories(fs::path(path).parent_path());

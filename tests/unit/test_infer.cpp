@@ -5,6 +5,8 @@
 // matrix and precision/recall on a hand-written LMDB, top-N selection, and every bad input.
 #include <doctest/doctest.h>
 
+#include "temp_dir.h"
+
 #include <unistd.h>
 
 #include <cmath>
@@ -35,20 +37,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    std::string pattern = (std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp");
-    pattern += "/digits-test-infer-XXXXXX";
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string operator/(const std::string& name) const { return (fs::path(path) / name).string(); }
-};
+using digits::testing::TempDir;
 
 // The error a call throws: its code and message (code ok when nothing was thrown).
 struct Thrown {

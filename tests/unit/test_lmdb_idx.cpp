@@ -2,6 +2,8 @@
 // file) and IDX files (plain and gzipped, hostile headers).
 #include <doctest/doctest.h>
 
+#include "temp_dir.h"
+
 #include <sys/stat.h>
 #include <zlib.h>
 
@@ -20,17 +22,7 @@ using namespace digits;
 namespace fs = std::filesystem;
 
 namespace {
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char pattern[] = "/tmp/digits-test-XXXXXX";
-    path = mkdtemp(pattern);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using digits::testing::TempDir;
 
 void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {
   std::ofstream out(path, std::ios::binary);
