@@ -80,8 +80,12 @@ class TempDataset {
     if (replace) {
       if (renameat2(AT_FDCWD, path_.c_str(), AT_FDCWD, output.c_str(), RENAME_EXCHANGE) == 0) {
         published_ = true;
+        // path_ now holds the old dataset: mark it incomplete and drop its manifest first, so
+        // that a kill during the removal leaves nothing that looks complete there either.
         std::error_code ec;
-        fs::remove_all(path_, ec);  // now the old dataset
+        if (FILE* marker = std::fopen((path_ / kIncompleteMarker).c_str(), "w")) std::fclose(marker);
+        fs::remove(path_ / kManifestFile, ec);
+        fs::remove_all(path_, ec);
         if (ec) fail_runtime("{}: the new dataset is in place but the old one could not be removed: {}",
                              path_.string(), ec.message());
         return;

@@ -11,7 +11,9 @@ make_class_folder src a 250 48 48
 make_class_folder src b 250 48 48 RGB jpg
 ARGS=(create --train src --width 96 --height 96 --threads 1 --seed 3)
 
-# check_output DIR: absent, or complete and valid.
+# check_output DIR: absent, or complete and valid; and what the kill left beside it (the
+# temporary directories) holds no manifest and is refused. With --force, a temporary directory
+# may also be the old dataset being deleted after the swap: marked incomplete first.
 check_output() {
   if [ -e "$1" ]; then
     [ -f "$1/dataset.yaml" ] || fail "$1 exists without dataset.yaml after a kill"
