@@ -9,9 +9,17 @@
 #include <cmath>
 #include <cstdint>
 
+// counter_uniform and splitmix64 are also compiled for the GPU (kernels/dropout_kernels.cu), so
+// both sides draw the same bits.
+#if defined(__CUDACC__)
+#define DIGITS_HOST_DEVICE __host__ __device__
+#else
+#define DIGITS_HOST_DEVICE
+#endif
+
 namespace digits {
 
-inline uint64_t splitmix64(uint64_t x) {
+DIGITS_HOST_DEVICE inline uint64_t splitmix64(uint64_t x) {
   x += 0x9e3779b97f4a7c15ULL;
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
   x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
@@ -19,7 +27,7 @@ inline uint64_t splitmix64(uint64_t x) {
 }
 
 // Uniform float in [0, 1) from (seed, counter); identical on every backend.
-inline float counter_uniform(uint64_t seed, uint64_t counter) {
+DIGITS_HOST_DEVICE inline float counter_uniform(uint64_t seed, uint64_t counter) {
   uint64_t h = splitmix64(seed ^ splitmix64(counter));
   return static_cast<float>(h >> 40) * (1.0f / 16777216.0f);
 }
