@@ -52,6 +52,7 @@ class LmdbWriter {
 
  private:
   void commit_pending();
+  void start_writeback();
   void close();
 
   std::string dir_;
