@@ -4,6 +4,7 @@
 #   scripts/install-deps.sh          build + test dependencies
 #   scripts/install-deps.sh --bench  also what the benchmarks compare against (PyTorch, PIL, lmdb)
 #   scripts/install-deps.sh --data   also the Fashion-MNIST package the demo uses
+#   scripts/install-deps.sh --fuzz   also clang and its libFuzzer runtime (scripts/fuzz.sh)
 set -euo pipefail
 
 packages=(
@@ -16,7 +17,8 @@ for arg in "$@"; do
   case $arg in
     --bench) packages+=(python3-torch python3-pil python3-lmdb python3-numpy time) ;;
     --data) packages+=(dataset-fashion-mnist) ;;
-    *) echo "install-deps.sh: unknown option '$arg' (known: --bench, --data)" >&2; exit 2 ;;
+    --fuzz) packages+=(clang libclang-rt-dev) ;;
+    *) echo "install-deps.sh: unknown option '$arg' (known: --bench, --data, --fuzz)" >&2; exit 2 ;;
   esac
 done
 
