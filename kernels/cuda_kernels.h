@@ -138,7 +138,9 @@ struct CudaBatchTransform {
   float scale = 1.0f;
 };
 // pixels: device uint8 (batch, C, H, W), planar BGR as records store them.
-// crop_y, crop_x: device int32 (batch) top-left corners; mirror: device uint8 (batch), 0 or 1.
+// crop_y, crop_x: device int32 (batch) top-left corners (the caller keeps them in range:
+// crop_y + out_height <= height, crop_x + out_width <= width; centre_crop_y/x of
+// data/transform.h, or the batch loader's random draws); mirror: device uint8 (batch), 0 or 1.
 // out: device float (batch, C, out_height, out_width), `=`.
 void cuda_transform_batch(const CudaBatchTransform& t, const uint8_t* pixels,
                           const int32_t* crop_y, const int32_t* crop_x, const uint8_t* mirror,
