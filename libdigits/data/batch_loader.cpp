@@ -171,6 +171,7 @@ void BatchLoader::fill(int64_t batch_index, Batch& batch) {
   batch.count = count;
   batch.data.resize(static_cast<size_t>(options_.batch_size * c * oh * ow));
   batch.labels.resize(static_cast<size_t>(options_.batch_size));
+  batch.records.resize(static_cast<size_t>(count));
   std::vector<uint8_t> scratch(cached_ ? 0 : static_cast<size_t>(c * h * w));
   const SampleTransform transform = make_sample_transform(
       c, h, w, options_.crop, options_.mean_mode, options_.mean, options_.scale);
@@ -185,6 +186,7 @@ void BatchLoader::fill(int64_t batch_index, Batch& batch) {
       pixels = scratch.data();
     }
     batch.labels[s] = static_cast<float>(record_labels_[record]);
+    batch.records[s] = record;
     // Per-sample randomness from (seed, position) alone: resume-exact, thread-order free.
     Rng rng(splitmix64(options_.seed ^ splitmix64(static_cast<uint64_t>(position) + 1)));
     int64_t y0 = centre_crop_y(transform), x0 = centre_crop_x(transform);

@@ -50,6 +50,7 @@ struct BatchLoaderOptions {
 struct Batch {
   std::vector<float> data;    // (N, C, out_h, out_w)
   std::vector<float> labels;  // (N)
+  std::vector<int64_t> records;  // (N) record numbers (BatchLoader::key() names them)
   int64_t index = 0;          // global batch index
   int64_t count = 0;          // N (the last validation batch may be short)
 };
@@ -62,6 +63,7 @@ class BatchLoader {
   BatchLoader& operator=(const BatchLoader&) = delete;
 
   int64_t size() const { return static_cast<int64_t>(keys_.size()); }
+  const std::string& key(int64_t record) const { return keys_[static_cast<size_t>(record)]; }
   int64_t out_height() const;
   int64_t out_width() const;
 

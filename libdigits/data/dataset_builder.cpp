@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include <thread>
 
 #include "core/error.h"
+#include "core/file_hash.h"
 #include "core/fs.h"
 #include "core/rng.h"
 #include "core/signals.h"
@@ -108,6 +110,59 @@ class TempDataset {
   }
   fs::path path_;
   bool published_ = false;
+};
+
+// One run at a time per output path: an advisory lock (flock) on ".NAME.lock" beside it, held
+// for the whole run. The kernel drops it when the process dies, however it dies, so a killed run
+// never blocks the next one; the file itself is removed on a normal exit. A second run fails at
+// once instead of doing all its work and then finding the output taken.
+class OutputLock {
+ public:
+  explicit OutputLock(const fs::path& output)
+      : path_(output.parent_path() / fmt::format(".{}.lock", output.filename().string())) {
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+      if (fd_ < 0) fail_runtime("{}: cannot create the lock file: {}", path_.string(), std::strerror(errno));
+      if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+        int err = errno;
+        char pid[32] = {};
+        ssize_t n = ::pread(fd_, pid, sizeof pid - 1, 0);
+        ::close(fd_);
+        fd_ = -1;
+        if (err != EWOULDBLOCK) fail_runtime("{}: cannot lock: {}", path_.string(), std::strerror(err));
+        std::string holder = n > 0 ? std::string(pid, static_cast<size_t>(n)) : "";
+        while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+        fail_runtime("{}: another digits-dataset{} is creating this dataset now (lock {}); wait for it "
+                     "to finish or stop it",
+                     output.string(), holder.empty() ? "" : fmt::format(" (pid {})", holder), path_.string());
+      }
+      // The holder before us may have removed the file between our open and our lock: then we
+      // hold a lock on a name nobody else can find, so start again on the current file.
+      struct stat held, current;
+      if (::fstat(fd_, &held) == 0 && ::stat(path_.c_str(), &current) == 0 && held.st_ino == current.st_ino &&
+          held.st_dev == current.st_dev) {
+        std::string pid = fmt::format("{}\n", ::getpid());
+        if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) < 0) {
+          // The pid is only for the message of a run that waits on us; the lock is what counts.
+        }
+        return;
+      }
+      ::close(fd_);
+      fd_ = -1;
+    }
+    fail_runtime("{}: cannot lock: the lock file keeps being replaced", path_.string());
+  }
+  ~OutputLock() {
+    if (fd_ < 0) return;
+    ::unlink(path_.c_str());  // while still locked: whoever opens it next finds a fresh file
+    ::close(fd_);
+  }
+  OutputLock(const OutputLock&) = delete;
+  OutputLock& operator=(const OutputLock&) = delete;
+
+ private:
+  fs::path path_;
+  int fd_ = -1;
 };
 
 // An existing output may be replaced (--force) only if it is a dataset (ours, DIGITS's, or an
@@ -548,6 +603,16 @@ SplitOutcome write_split(const PlannedSplit& split, int split_index, size_t num_
   run.reporter.progress().finish();
   writer.finish();
   outcome.manifest.count = written;
+  // Size and content hash of the finished database, so readers refuse a damaged file before
+  // LMDB opens it (dataset_manifest.h). Read back from the page cache: a small cost next to
+  // writing it.
+  {
+    std::string data_file = temp.file(outcome.manifest.db + "/data.mdb");
+    struct stat st;
+    if (::stat(data_file.c_str(), &st) != 0) fail_runtime("{}: cannot stat: {}", data_file, std::strerror(errno));
+    outcome.manifest.data_bytes = static_cast<int64_t>(st.st_size);
+    outcome.manifest.data_xxh64 = hash_hex(hash_file_xxh64(data_file));
+  }
   if (written > 0) write_file_atomic(temp.file(outcome.manifest.list), list_text);
   if (with_mean) {
     for (auto& st : states) st.fold_mean();
@@ -639,6 +704,11 @@ CreateSummary create_dataset(const CreateOptions& options) {
   fs::path output = fs::absolute(fs::path(options.output)).lexically_normal();
   if (output.filename().empty()) output = output.parent_path();
   check_output(output, options.force);
+  std::error_code ec;
+  fs::create_directories(output.parent_path(), ec);
+  if (ec) fail_runtime("{}: cannot create directory: {}", output.parent_path().string(), ec.message());
+  OutputLock lock(output);
+  check_output(output, options.force);  // again, now that no other run can be publishing it
 
   DatasetPlan plan = plan_dataset(options.inputs);
 
@@ -650,9 +720,6 @@ CreateSummary create_dataset(const CreateOptions& options) {
   if (shape.width * shape.height > options.max_pixels)
     fail_usage("--width {} x --height {} exceeds --max-pixels {}", shape.width, shape.height, options.max_pixels);
 
-  std::error_code ec;
-  fs::create_directories(output.parent_path(), ec);
-  if (ec) fail_runtime("{}: cannot create directory: {}", output.parent_path().string(), ec.message());
   TempDataset temp(output);
   Reporter reporter(options.progress_bar);
   reporter.open_log(temp.file("create.log"));

@@ -270,6 +270,12 @@ VerifyReport verify_dataset(const std::string& dir, bool progress_bar) {
       problems.add(fmt::format("{}: missing", split.db));
       continue;
     }
+    try {
+      check_split_data(dir, split);
+    } catch (const Error& e) {
+      problems.add(e.what());
+      continue;  // never hand LMDB a damaged file
+    }
     std::vector<int64_t> per_class(m.classes.size(), 0);
     int64_t position = 0;
     try {

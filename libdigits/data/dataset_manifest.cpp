@@ -1,13 +1,17 @@
 #include "data/dataset_manifest.h"
 
+#include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <numeric>
 
 #include "core/error.h"
+#include "core/file_hash.h"
 #include "core/yaml_safe.h"
 #include "data/datum.h"
 #include "data/image.h"
@@ -93,6 +97,16 @@ DatasetManifest parse_manifest(const YAML::Node& root, const std::string& file) 
       s.per_class.push_back(get_scalar<int64_t>(per_class[i], file, fmt::format("{}.per_class[{}]", key, i), "an integer"));
     if (std::accumulate(s.per_class.begin(), s.per_class.end(), int64_t{0}) != s.count)
       bad_manifest(file, key, "per_class counts do not add up to count");
+    if (YAML::Node data = node["data_mdb"]) {
+      if (!data.IsMap()) bad_manifest(file, key + ".data_mdb", "not a mapping");
+      s.data_bytes = get_scalar<int64_t>(data["bytes"], file, key + ".data_mdb.bytes", "an integer");
+      s.data_xxh64 = get_scalar<std::string>(data["xxh64"], file, key + ".data_mdb.xxh64", "a string");
+      bool hex = s.data_xxh64.size() == 16 && std::all_of(s.data_xxh64.begin(), s.data_xxh64.end(), [](char c) {
+                   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+                 });
+      if (s.data_bytes < 0 || !hex)
+        bad_manifest(file, key + ".data_mdb", "expected bytes >= 0 and xxh64 as 16 hex digits");
+    }
     m.splits.push_back(std::move(s));
   }
 
@@ -279,6 +293,11 @@ std::string manifest_to_yaml(const DatasetManifest& m) {
     if (!s.list.empty()) out << YAML::Key << "list" << YAML::Value << s.list;
     out << YAML::Key << "count" << YAML::Value << s.count;
     out << YAML::Key << "per_class" << YAML::Value << YAML::Flow << s.per_class;
+    if (s.data_bytes >= 0) {
+      out << YAML::Key << "data_mdb" << YAML::Value << YAML::Flow << YAML::BeginMap;
+      out << YAML::Key << "bytes" << YAML::Value << s.data_bytes;
+      out << YAML::Key << "xxh64" << YAML::Value << YAML::DoubleQuoted << s.data_xxh64 << YAML::EndMap;
+    }
     out << YAML::EndMap;
   }
   out << YAML::EndMap;
@@ -332,6 +351,30 @@ DatasetManifest read_dataset_dir(const std::string& dir) {
     fail_data("{}: {}", manifest.string(), e.what());
   }
   return parse_manifest(node, manifest.string());
+}
+
+void check_split_data(const std::string& dir, const ManifestSplit& split) {
+  if (split.data_bytes < 0) return;
+  std::string path = (fs::path(dir) / split.db / "data.mdb").string();
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0)
+    fail_data("{}: missing ({}); the dataset is damaged: create it again", path, std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) fail_data("{}: not a regular file; the dataset is damaged: create it again", path);
+  if (st.st_size != split.data_bytes)
+    fail_data("{}: {} bytes, but {} records {} bytes ({}); the dataset is damaged: create it again", path,
+              st.st_size, kManifestFile, split.data_bytes, st.st_size < split.data_bytes ? "truncated" : "grown");
+  std::string hash = hash_hex(hash_file_xxh64(path));
+  if (hash != split.data_xxh64)
+    fail_data("{}: content hash xxh64 {} differs from {} recorded in {}: the file was changed or damaged "
+              "after creation; create the dataset again",
+              path, hash, split.data_xxh64, kManifestFile);
+}
+
+void check_dataset_data(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::exists(fs::path(dir) / kManifestFile, ec)) return;  // a DIGITS directory: nothing recorded
+  DatasetManifest manifest = read_dataset_dir(dir);
+  for (const auto& split : manifest.splits) check_split_data(dir, split);
 }
 
 std::string utc_timestamp_now() {

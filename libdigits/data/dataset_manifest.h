@@ -30,6 +30,11 @@ struct ManifestSplit {
   std::string list;                // train.txt ("" if absent)
   int64_t count = 0;
   std::vector<int64_t> per_class;  // size == classes.size()
+  // The database file db/data.mdb as created: its size and XXH64 content hash (core/file_hash.h),
+  // checked by check_split_data() before LMDB opens it. -1 / "" when not recorded (a DIGITS
+  // directory, or a dataset from before hashes were recorded).
+  int64_t data_bytes = -1;
+  std::string data_xxh64;
 };
 
 struct ManifestSource {
@@ -71,6 +76,15 @@ std::string manifest_to_yaml(const DatasetManifest& manifest);
 // Reads `dir` as a dataset. Error(usage) if it does not exist or is not a dataset at all,
 // Error(data) if it is incomplete or its manifest is malformed or from a newer format.
 DatasetManifest read_dataset_dir(const std::string& dir);
+
+// Checks DIR/<split.db>/data.mdb against the size and hash recorded in dataset.yaml (nothing to
+// check when none were recorded): Error(data) naming the file if it was truncated, extended or
+// changed since creation. LMDB trusts its file's page numbers and lengths, so a damaged file
+// must be refused before it is opened, or reading it could crash the process.
+void check_split_data(const std::string& dir, const ManifestSplit& split);
+// check_split_data() for every split of the dataset at `dir`, when it has a dataset.yaml (which
+// is read, so an incomplete or malformed dataset is refused too).
+void check_dataset_data(const std::string& dir);
 
 // "2026-01-31T12:00:00Z"
 std::string utc_timestamp_now();

@@ -9,7 +9,9 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <filesystem>
 #include <set>
+#include <unordered_map>
 #include <utility>
 
 #include "core/error.h"
@@ -17,6 +19,8 @@
 
 namespace digits {
 namespace {
+
+namespace fs = std::filesystem;
 
 std::string lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -52,13 +56,25 @@ bool list_directory(const std::string& dir, std::vector<std::string>& names, int
   return true;
 }
 
-std::string stat_failure_reason(int err) {
+// Why stat(path) failed with `err`. ENOENT after readdir listed the name means a broken symlink,
+// or a file deleted while the folder was being listed (lstat tells them apart).
+std::string stat_failure_reason(const std::string& path, int err) {
+  struct stat st;
   switch (err) {
-    case ELOOP: return "symlink loop";
-    case ENOENT: return "broken symlink (its target does not exist)";
+    case ELOOP: return "symlink loop (or a chain of more than 40 links)";
+    case ENOENT:
+      if (::lstat(path.c_str(), &st) == 0) return "broken symlink (its target does not exist)";
+      return "deleted while the folder was being listed";
     case EACCES: return "permission denied";
     default: return std::strerror(err);
   }
+}
+
+const char* file_kind(mode_t mode) {
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
+  return "not a regular file";
 }
 
 using DirId = std::pair<dev_t, ino_t>;
@@ -86,7 +102,7 @@ struct Walker {
       struct stat st;
       if (::stat(path.c_str(), &st) != 0) {  // follows symlinks
         int e = errno;
-        if (has_image_extension(name) || e == ELOOP) scan.bad.push_back({path, stat_failure_reason(e)});
+        if (has_image_extension(name) || e == ELOOP) scan.bad.push_back({path, stat_failure_reason(path, e)});
         continue;
       }
       if (S_ISDIR(st.st_mode)) {
@@ -111,7 +127,10 @@ struct Walker {
           if (ignored_files++ == 0) ignored_example = path;
         }
       } else if (has_image_extension(name)) {
-        scan.bad.push_back({path, "not a regular file"});
+        // Only stat()ed, never opened: opening a FIFO would block the walk.
+        scan.bad.push_back({path, fmt::format("{}, not a regular file; not opened", file_kind(st.st_mode))});
+      } else if (ignored_files++ == 0) {
+        ignored_example = path;
       }
     }
   }
@@ -191,7 +210,7 @@ FolderScan scan_folder(const std::string& root) {
     std::string path = join_path(root, name);
     struct stat sub;
     if (::stat(path.c_str(), &sub) != 0) {
-      scan.bad.push_back({path, stat_failure_reason(errno)});
+      scan.bad.push_back({path, stat_failure_reason(path, errno)});
       continue;
     }
     if (!S_ISDIR(sub.st_mode)) {
@@ -254,6 +273,12 @@ TextList read_text_list(const std::string& path, const std::string& folder_prefi
   TextList list;
   std::string line;
   int line_number = 0;
+  std::unordered_map<std::string, int> first_line;  // resolved path -> the line that named it
+  const fs::path cwd = fs::current_path();
+  // With --folder, every path must stay inside it (checked lexically: no absolute path elsewhere,
+  // no ".." climbing out), so a list cannot make the tool read files the user did not point at.
+  const fs::path folder_root =
+      folder_prefix.empty() ? fs::path() : fs::absolute(fs::path(folder_prefix)).lexically_normal();
   while (std::getline(in, line)) {
     ++line_number;
     std::string text = trim(line);
@@ -276,6 +301,20 @@ TextList read_text_list(const std::string& path, const std::string& folder_prefi
     }
     SourceItem item;
     item.path = (!folder_prefix.empty() && file[0] != '/') ? join_path(folder_prefix, file) : file;
+    if (!folder_prefix.empty()) {
+      fs::path resolved = (folder_root / file).lexically_normal();  // an absolute `file` replaces the root
+      fs::path inside = resolved.lexically_relative(folder_root);
+      if (inside.empty() || *inside.begin() == ".." || inside == ".") {
+        list.bad.push_back({where, fmt::format("{}: outside the --folder {}; not read", file, folder_prefix)});
+        continue;
+      }
+    }
+    std::string key = (cwd / item.path).lexically_normal().string();
+    auto [seen, inserted] = first_line.emplace(key, line_number);
+    if (!inserted) {
+      list.bad.push_back({where, fmt::format("{}: duplicate of line {}; skipped", file, seen->second)});
+      continue;
+    }
     item.label = static_cast<int32_t>(std::stol(label_text));
     list.items.push_back(std::move(item));
   }

@@ -7,7 +7,9 @@
 //  - a text list of "PATH LABEL" lines (DIGITS's "Use Text Files"): the label is the last
 //    whitespace-separated token, the path everything before it (spaces allowed), relative paths
 //    resolved against --folder when given (else the current directory); blank lines and lines
-//    starting with '#' are skipped;
+//    starting with '#' are skipped; CR line ends and surrounding spaces are ignored; a path named
+//    a second time, and with --folder a path outside that folder (absolute elsewhere, or ".."
+//    climbing out), are bad items reported with "list.txt:LINE";
 //  - an IDX image file with its IDX labels file (MNIST, Fashion-MNIST), gzipped or not.
 // Problems found while listing (a symlink loop, an unreadable directory, a malformed list line,
 // a label out of range) are returned as bad items, each with its reason: the builder reports

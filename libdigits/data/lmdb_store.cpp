@@ -1,6 +1,6 @@
 #include "data/lmdb_store.h"
 
-#include <fcntl.h>  // sync_file_range
+#include <fcntl.h>  // sync_file_range, fallocate
 #include <lmdb.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -79,9 +79,32 @@ void LmdbWriter::put(std::string key, std::string value) {
     commit_pending();
 }
 
+// With MDB_WRITEMAP the data file is a sparse file the size of the map, written through memory:
+// on a full disk a write into a hole is a SIGBUS, not an error. So the blocks a commit may touch
+// (new pages above the last used one: the values, at most half-full leaf pages, the branch
+// pages and copy-on-write copies) are allocated first, and ENOSPC is an error naming the file.
+void LmdbWriter::reserve_disk() {
+  MDB_envinfo info;
+  MDB_stat stat;
+  mdb_filehandle_t fd;
+  if (mdb_env_info(env_, &info) != MDB_SUCCESS || mdb_env_stat(env_, &stat) != MDB_SUCCESS ||
+      mdb_env_get_fd(env_, &fd) != MDB_SUCCESS)
+    return;
+  uint64_t psize = stat.ms_psize;
+  uint64_t used = (static_cast<uint64_t>(info.me_last_pgno) + 1) * psize;
+  uint64_t need = 2 * (pending_bytes_ + 64 * pending_.size()) + 256 * psize;
+  if (used + need > map_bytes_) need = map_bytes_ > used ? map_bytes_ - used : 0;
+  if (need == 0) return;
+  if (::fallocate(fd, 0, static_cast<off_t>(used), static_cast<off_t>(need)) != 0 && errno != EOPNOTSUPP) {
+    int err = errno;
+    fail_runtime("{}/data.mdb: cannot write: {}", dir_, std::strerror(err));
+  }
+}
+
 void LmdbWriter::commit_pending() {
   if (pending_.empty()) return;
   for (;;) {
+    reserve_disk();  // again after the map grew
     TxnGuard guard;
     check(mdb_txn_begin(env_, nullptr, 0, &guard.txn), dir_, "txn_begin");
     MDB_dbi dbi;
@@ -161,6 +184,21 @@ LmdbReader::LmdbReader(const std::string& dir) : dir_(dir) {
     env_ = nullptr;
     if (rc == MDB_INVALID) fail_data("{}: not an LMDB database: {}", dir_, mdb_strerror(rc));
     lmdb_fail(dir_, "env_open", rc);
+  }
+  // A file cut short would make LMDB read pages past its end through the memory map (SIGBUS):
+  // refuse it while only the meta pages have been read.
+  MDB_envinfo info;
+  MDB_stat stat;
+  struct stat st;
+  std::string data_file = dir_ + "/data.mdb";
+  if (mdb_env_info(env_, &info) == MDB_SUCCESS && mdb_env_stat(env_, &stat) == MDB_SUCCESS &&
+      ::stat(data_file.c_str(), &st) == 0) {
+    uint64_t needed = (static_cast<uint64_t>(info.me_last_pgno) + 1) * stat.ms_psize;
+    if (static_cast<uint64_t>(st.st_size) < needed) {
+      mdb_env_close(env_);
+      env_ = nullptr;
+      fail_data("{}: truncated: {} bytes, but its pages run to {} bytes", data_file, st.st_size, needed);
+    }
   }
 }
 

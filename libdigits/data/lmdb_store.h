@@ -52,6 +52,7 @@ class LmdbWriter {
 
  private:
   void commit_pending();
+  void reserve_disk();
   void start_writeback();
   void close();
 
