@@ -39,22 +39,43 @@ __global__ void channel_scale_backward_kernel(int64_t n, int64_t c, int64_t spat
   __shared__ SumPair shared[kThreads];
   const int64_t ch = blockIdx.x;
   const int64_t per_channel = n * spatial;
+  // Planes at least a block wide are walked plane by plane (coalesced, no index division);
+  // small ones through one flat index over (b, s).
+  const bool by_plane = spatial >= kThreads;
   SumPair sums{0.0, 0.0};
-  if (dgamma || dbeta)
-    for (int64_t p = threadIdx.x; p < per_channel; p += kThreads) {
-      const int64_t e = ((p / spatial) * c + ch) * spatial + p % spatial;
-      sums.dy_x += static_cast<double>(dy[e]) * x[e];
-      sums.dy += dy[e];
+  if (dgamma || dbeta) {
+    if (by_plane) {
+      for (int64_t b = 0; b < n; ++b)
+        for (int64_t s = threadIdx.x; s < spatial; s += kThreads) {
+          const int64_t e = (b * c + ch) * spatial + s;
+          sums.dy_x += static_cast<double>(dy[e]) * x[e];
+          sums.dy += dy[e];
+        }
+    } else {
+      for (int64_t p = threadIdx.x; p < per_channel; p += kThreads) {
+        const int64_t e = ((p / spatial) * c + ch) * spatial + p % spatial;
+        sums.dy_x += static_cast<double>(dy[e]) * x[e];
+        sums.dy += dy[e];
+      }
     }
+  }
   sums = kernels::block_reduce(sums, shared, AddPair{});
   if (threadIdx.x == 0) {
     if (dgamma) dgamma[ch] += static_cast<float>(sums.dy_x);
     if (dbeta) dbeta[ch] += static_cast<float>(sums.dy);
   }
   const float g = gamma[ch];
-  for (int64_t p = threadIdx.x; p < per_channel; p += kThreads) {
-    const int64_t e = ((p / spatial) * c + ch) * spatial + p % spatial;
-    dx[e] = dy[e] * g;
+  if (by_plane) {
+    for (int64_t b = 0; b < n; ++b)
+      for (int64_t s = threadIdx.x; s < spatial; s += kThreads) {
+        const int64_t e = (b * c + ch) * spatial + s;
+        dx[e] = dy[e] * g;
+      }
+  } else {
+    for (int64_t p = threadIdx.x; p < per_channel; p += kThreads) {
+      const int64_t e = ((p / spatial) * c + ch) * spatial + p % spatial;
+      dx[e] = dy[e] * g;
+    }
   }
 }
 

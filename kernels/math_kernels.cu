@@ -41,14 +41,23 @@ __global__ void add_bias_kernel(int64_t total, int64_t channels, int64_t inner, 
 }
 
 // One block per channel: dbias[c] += sum of dy[o, c, i] over (o, i), in double, fixed order.
+// Rows at least a block wide are read row by row (coalesced, no index division); short rows
+// (inner product: inner = 1) through one flat index over (o, i).
 __global__ void bias_backward_kernel(int64_t outer, int64_t channels, int64_t inner,
                                      const float* dy, float* dbias) {
   __shared__ double shared[kThreads];
   const int64_t c = blockIdx.x;
   double total = 0;
-  for (int64_t p = threadIdx.x; p < outer * inner; p += kThreads) {
-    const int64_t o = p / inner, i = p % inner;
-    total += dy[(o * channels + c) * inner + i];
+  if (inner >= kThreads) {
+    for (int64_t o = 0; o < outer; ++o) {
+      const float* row = dy + (o * channels + c) * inner;
+      for (int64_t i = threadIdx.x; i < inner; i += kThreads) total += row[i];
+    }
+  } else {
+    for (int64_t p = threadIdx.x; p < outer * inner; p += kThreads) {
+      const int64_t o = p / inner, i = p % inner;
+      total += dy[(o * channels + c) * inner + i];
+    }
   }
   total = kernels::block_reduce(total, shared, kernels::Add{});
   if (threadIdx.x == 0) dbias[c] += static_cast<float>(total);
