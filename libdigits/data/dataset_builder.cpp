@@ -59,8 +59,14 @@ class TempDataset {
     mode_t mask = ::umask(0);
     ::umask(mask);
     ::chmod(path_.c_str(), 0777 & ~mask);
-    write_file_atomic((path_ / kIncompleteMarker).string(),
-                      "digits-dataset: this dataset is being created or its creation was interrupted\n");
+    try {
+      write_file_atomic((path_ / kIncompleteMarker).string(),
+                        "digits-dataset: this dataset is being created or its creation was interrupted\n");
+    } catch (...) {  // a full disk: the destructor will not run for a half-made object
+      std::error_code ec;
+      fs::remove_all(path_, ec);
+      throw;
+    }
   }
   ~TempDataset() {
     if (!published_) {

@@ -53,6 +53,16 @@ LmdbWriter::LmdbWriter(const std::string& dir, const Options& options)
     fail_runtime("{}: cannot create LMDB database: the directory exists and is not empty", dir);
   fs::create_directories(dir, ec);
   if (ec) fail_runtime("{}: cannot create directory: {}", dir, ec.message());
+  // lock.mdb is written through a memory map inside mdb_env_open: on a full disk that would be a
+  // SIGBUS, so its blocks (~8 KiB for LMDB's 126 reader slots) are reserved first.
+  std::string lock_file = dir_ + "/lock.mdb";
+  int lock_fd = ::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0664);
+  if (lock_fd < 0) fail_runtime("{}: cannot create: {}", lock_file, std::strerror(errno));
+  int reserved = ::fallocate(lock_fd, FALLOC_FL_KEEP_SIZE, 0, 16 << 10);
+  int reserve_error = errno;
+  ::close(lock_fd);
+  if (reserved != 0 && reserve_error != EOPNOTSUPP)
+    fail_runtime("{}: cannot write: {}", lock_file, std::strerror(reserve_error));
   check(mdb_env_create(&env_), dir_, "env_create");
   int rc = mdb_env_set_mapsize(env_, map_bytes_);
   if (rc == MDB_SUCCESS) rc = mdb_env_open(env_, dir_.c_str(), MDB_WRITEMAP | MDB_NOSYNC, 0664);
@@ -92,7 +102,7 @@ void LmdbWriter::reserve_disk() {
     return;
   uint64_t psize = stat.ms_psize;
   uint64_t used = (static_cast<uint64_t>(info.me_last_pgno) + 1) * psize;
-  uint64_t need = 2 * (pending_bytes_ + 64 * pending_.size()) + 256 * psize;
+  uint64_t need = 2 * (pending_bytes_ + 64 * pending_.size()) + 32 * psize;
   if (used + need > map_bytes_) need = map_bytes_ > used ? map_bytes_ - used : 0;
   if (need == 0) return;
   if (::fallocate(fd, 0, static_cast<off_t>(used), static_cast<off_t>(need)) != 0 && errno != EOPNOTSUPP) {
