@@ -24,6 +24,7 @@
 #include "train/safetensors.h"
 #include "train/solver.h"
 #include "train/solver_state.h"
+#include "gpu/gpu_monitor.h"
 #include "train/training_log.h"
 
 namespace digits {
@@ -242,6 +243,7 @@ class Trainer {
   std::unique_ptr<TrainingLog> log_;
   JobStatus status_;
   std::string scores_blob_;  // the val net's class scores (bottom of its softmax loss)
+  std::unique_ptr<TrainingGpuMonitor> gpu_;  // GPU readings for log.jsonl, when on a GPU
   // Test hook, for the resume tests only: DIGITS_TEST_RECORD_LOG=FILE appends "ITERATION KEY"
   // for every training record as it is consumed, so a test can compare the data order of an
   // interrupted and resumed job with an uninterrupted one. Not a user feature.
@@ -362,6 +364,9 @@ int Trainer::run(bool resuming, int64_t stop_after) {
   log_ = std::make_unique<TrainingLog>(job_dir_);
   train_net_ = std::make_unique<Net>(plan_.net, Phase::train, plan_.batch_size, *backend_, spec.seed);
   val_net_ = std::make_unique<Net>(plan_.net, Phase::val, plan_.val_batch_size, *backend_, spec.seed);
+  if (backend_->device() == Device::cuda)  // after the nets: the backend has chosen its device
+    gpu_ = std::make_unique<TrainingGpuMonitor>(
+        [this](const std::string& why) { log_->note("GPU readings are not logged: " + why); });
   for (size_t i = 0; i < val_net_->layers().size(); ++i)
     if (val_net_->layers()[i]->type() == "SoftmaxWithLoss")
       scores_blob_ = val_net_->layer_bottom_names(i)[0];
@@ -474,7 +479,7 @@ int Trainer::run(bool resuming, int64_t stop_after) {
       double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
       double waited = train_loader_->waited_seconds() - window_wait;
       log_->train(epoch, done, plan_.total_iterations, loss, lr, window_images / std::max(seconds, 1e-9),
-                  seconds > 0 ? waited / seconds : 0);
+                  seconds > 0 ? waited / seconds : 0, gpu_ ? gpu_->sample() : nullptr);
       window_start = std::chrono::steady_clock::now();
       window_wait = train_loader_->waited_seconds();
       window_images = 0;

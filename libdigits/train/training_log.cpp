@@ -41,11 +41,12 @@ void TrainingLog::line(const std::string& text) {
 void TrainingLog::note(const std::string& message) { line(message); }
 
 void TrainingLog::train(double epoch, int64_t iteration, int64_t total, double loss, double lr,
-                        double images_per_second, double wait) {
+                        double images_per_second, double wait, const nlohmann::json& gpu) {
   double wall = now_seconds() - start_;
   nlohmann::json j = {{"type", "train"}, {"epoch", epoch}, {"iteration", iteration},
                       {"loss", loss}, {"lr", lr}, {"images_per_s", images_per_second},
                       {"data_wait", wait}, {"wall", wall}};
+  if (!gpu.is_null()) j["gpu"] = gpu;
   append_line(jsonl_path_, j.dump());
   if (wait > 0.2 && !first_wait_warning_) {
     first_wait_warning_ = true;

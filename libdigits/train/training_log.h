@@ -4,6 +4,7 @@
 //   stderr     a one-line progress bar on a terminal; the plain lines otherwise
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,8 +17,10 @@ class TrainingLog {
   ~TrainingLog();
 
   void note(const std::string& message);
+  // gpu: the GPU's readings (gpu/gpu_monitor.h) as the record's "gpu" object; null: none.
   void train(double epoch, int64_t iteration, int64_t total_iterations, double loss, double lr,
-             double images_per_second, double data_wait_fraction);
+             double images_per_second, double data_wait_fraction,
+             const nlohmann::json& gpu = nullptr);
   // top1/top5 < 0: not computed (the network has no softmax loss to score).
   void val(double epoch, int64_t iteration, double loss, double top1, double top5,
            const std::vector<std::pair<std::string, double>>& outputs);

@@ -4,9 +4,12 @@
 #include <unistd.h>
 
 #include "backend/backend.h"
+#include "core/fs.h"
 #include "gpu/gpu_monitor.h"
 #include "gpu/gpustat.h"
 #include "gpu/nvml.h"
+#include "temp_dir.h"
+#include "train/training_log.h"
 
 using namespace digits;
 
@@ -145,4 +148,20 @@ TEST_CASE("training GPU monitor without a usable CUDA device: says why once, log
   CHECK(monitor.sample().is_null());
   REQUIRE(notes.size() == 1);
   CHECK_FALSE(notes[0].empty());
+}
+
+TEST_CASE("training log: a training record carries the gpu object when given one") {
+  testing::TempDir dir;
+  {
+    TrainingLog log(dir.path);
+    log.train(0.5, 10, 20, 1.25, 0.01, 1000, 0, nlohmann::json({{"name", "NVIDIA H100"}, {"utilization_pct", 99}}));
+    log.train(1.0, 20, 20, 1.0, 0.01, 1000, 0);
+  }
+  std::string text = read_file(dir / "log.jsonl");
+  size_t newline = text.find('\n');
+  nlohmann::json first = nlohmann::json::parse(text.substr(0, newline));
+  nlohmann::json second = nlohmann::json::parse(text.substr(newline + 1));
+  CHECK(first["gpu"] == nlohmann::json({{"name", "NVIDIA H100"}, {"utilization_pct", 99}}));
+  CHECK(first["iteration"] == 10);
+  CHECK_FALSE(second.contains("gpu"));
 }
