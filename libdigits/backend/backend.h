@@ -74,6 +74,12 @@ class Backend {
   virtual Device device() const = 0;
   virtual std::string name() const = 0;  // "cpu (OpenBLAS, 2 threads)", "cuda:0 (NVIDIA H100)"
   virtual void synchronize() {}
+  // dst (n floats on the backend's device) = host (n floats in host memory). The input batch's
+  // way in: the CUDA backend stages it in pinned memory and copies on its stream, so the host
+  // may reuse `host` as soon as this returns while the copy overlaps the host's next work.
+  virtual void upload(int64_t n, const float* host, float* dst) {
+    copy_bytes(dst, device(), host, Device::cpu, static_cast<size_t>(n) * sizeof(float));
+  }
 
   // ---- BLAS-like --------------------------------------------------------------------------
   // Row-major C(m,n) = alpha * op(A) * op(B) + beta * C; op(A) is (m,k), op(B) is (k,n).
@@ -147,7 +153,9 @@ class Backend {
 
   // ---- normalization ------------------------------------------------------------------------
   // Local response normalization across channels (Caffe): scale = k + alpha/size * sum of x^2
-  // over `size` neighbouring channels; y = x * scale^-beta. scale has x's shape.
+  // over `size` neighbouring channels; y = x * scale^-beta. scale has x's shape: backend state
+  // from forward to backward (the CPU backend stores the normalizer there; the CUDA backend,
+  // whose cuDNN LRN recomputes it, leaves it unwritten), so callers must not read it.
   virtual void lrn_forward(const LrnParams& p, int64_t n, int64_t c, int64_t h, int64_t w,
                            const float* x, float* scale, float* y) = 0;
   virtual void lrn_backward(const LrnParams& p, int64_t n, int64_t c, int64_t h, int64_t w,

@@ -35,6 +35,9 @@ int64_t shape_count(const Shape& shape) {
 #ifdef DIGITS_HAVE_CUDA
 static void cuda_check(cudaError_t status, const char* what, size_t bytes) {
   if (status == cudaSuccess) return;
+  // Take the error off the runtime's "last error", or the next kernel launch check would report
+  // this failed allocation as its own failure.
+  cudaGetLastError();
   if (status == cudaErrorMemoryAllocation)
     fail_runtime("out of GPU memory: {} of {} bytes failed", what, bytes);
   fail_runtime("CUDA error in {} ({} bytes): {}", what, bytes, cudaGetErrorString(status));

@@ -52,6 +52,9 @@ class TimingBackend final : public Backend {
   Device device() const override { return inner_.device(); }
   std::string name() const override { return "timing(" + inner_.name() + ")"; }
   void synchronize() override { inner_.synchronize(); }
+  void upload(int64_t n, const float* host, float* dst) override {
+    timed("upload", 0, [&] { inner_.upload(n, host, dst); });
+  }
 
   void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
             const float* b, float beta, float* c) override {
@@ -193,8 +196,12 @@ class TimingBackend final : public Backend {
  private:
   template <typename F>
   void timed(const char* op, double flops, F&& call) {
+    // A GPU op only enqueues work: wait for it, or the time would be the launch's.
+    const bool gpu = inner_.device() == Device::cuda;
+    if (gpu) inner_.synchronize();
     auto start = Clock::now();
     call();
+    if (gpu) inner_.synchronize();
     Stat& stat = stats[op];
     stat.seconds += seconds_since(start);
     stat.flops += flops;

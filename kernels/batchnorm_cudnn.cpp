@@ -1,0 +1,65 @@
+// Batch normalization (no affine: Caffe's BatchNorm) through cuDNN's spatial mode, with a scale
+// of ones and a bias of zeros. Caffe's semantics match cuDNN's: batch statistics with the biased
+// variance for normalizing, the unbiased one for the running variance, running = momentum *
+// running + (1 - momentum) * batch (cuDNN's exponentialAverageFactor is 1 - momentum), and the
+// saved inverse standard deviation 1/sqrt(var + eps).
+// The layer never passes aliased x/y or dy/dx here (it copies when running in place).
+#include "kernels/cuda_backend.h"
+#include "kernels/cuda_check.h"
+#include "kernels/cudnn_tensor.h"
+
+namespace digits {
+
+void CudaBackend::batchnorm_forward_train(int64_t n, int64_t c, int64_t spatial, float eps,
+                                          float momentum, const float* x, float* y,
+                                          float* running_mean, float* running_var,
+                                          float* save_mean, float* save_invstd) {
+  DIGITS_CHECK(n * spatial > 1, "batchnorm over {} value(s) per channel (n={}, spatial={}): "
+               "the unbiased variance needs two", n * spatial, n, spatial);
+  DIGITS_CHECK(eps >= CUDNN_BN_MIN_EPSILON, "batchnorm: eps {} below cuDNN's minimum {}", eps,
+               CUDNN_BN_MIN_EPSILON);
+  CudnnTensor data(n, c, spatial, 1, "batchnorm_forward_train");
+  CudnnTensor channels(1, c, 1, 1, "batchnorm_forward_train");
+  const float* gamma = ones(c);
+  const float* beta = zeros(c);
+  const float one = 1.0f, zero = 0.0f;
+  CUDNN_CHECK(cudnnBatchNormalizationForwardTraining(
+      cudnn_, CUDNN_BATCHNORM_SPATIAL, &one, &zero, data, x, data, y, channels, gamma, beta,
+      1.0 - static_cast<double>(momentum), running_mean, running_var, eps, save_mean,
+      save_invstd));
+}
+
+void CudaBackend::batchnorm_forward_inference(int64_t n, int64_t c, int64_t spatial, float eps,
+                                              const float* x, const float* running_mean,
+                                              const float* running_var, float* y) {
+  DIGITS_CHECK(eps >= CUDNN_BN_MIN_EPSILON, "batchnorm: eps {} below cuDNN's minimum {}", eps,
+               CUDNN_BN_MIN_EPSILON);
+  CudnnTensor data(n, c, spatial, 1, "batchnorm_forward_inference");
+  CudnnTensor channels(1, c, 1, 1, "batchnorm_forward_inference");
+  const float* gamma = ones(c);
+  const float* beta = zeros(c);
+  const float one = 1.0f, zero = 0.0f;
+  CUDNN_CHECK(cudnnBatchNormalizationForwardInference(cudnn_, CUDNN_BATCHNORM_SPATIAL, &one, &zero,
+                                                      data, x, data, y, channels, gamma, beta,
+                                                      running_mean, running_var, eps));
+}
+
+// dx = invstd * (dy - mean(dy) - xhat * mean(dy * xhat)), `=`. cuDNN also produces the scale
+// and bias gradients, which a no-affine batch norm discards (into scratch).
+void CudaBackend::batchnorm_backward(int64_t n, int64_t c, int64_t spatial, const float* x,
+                                     const float* dy, const float* save_mean,
+                                     const float* save_invstd, float* dx) {
+  CudnnTensor data(n, c, spatial, 1, "batchnorm_backward");
+  CudnnTensor channels(1, c, 1, 1, "batchnorm_backward");
+  const float* gamma = ones(c);
+  float* discarded = static_cast<float*>(
+      scratch(2 * static_cast<size_t>(c) * sizeof(float), "batchnorm parameter gradients"));
+  const float one = 1.0f, zero = 0.0f;
+  // eps is not used when the saved mean and inverse std are given (cuDNN's documentation);
+  // the minimum is passed because the interface does not carry the forward's eps.
+  CUDNN_CHECK(cudnnBatchNormalizationBackward(
+      cudnn_, CUDNN_BATCHNORM_SPATIAL, &one, &zero, &one, &zero, data, x, data, dy, data, dx,
+      channels, gamma, discarded, discarded + c, CUDNN_BN_MIN_EPSILON, save_mean, save_invstd));
+}
+
+}  // namespace digits
