@@ -13,6 +13,19 @@ namespace {
 
 constexpr int64_t kMaxBatch = int64_t(1) << 20;
 
+// Runs `f` for `layer`; a runtime error from inside (out of device memory, a CUDA failure) gets
+// the layer's name in front, so "out of GPU memory ... needs N bytes" says which layer asked.
+// Usage errors already name the layer (Layer::fail_layer).
+template <typename F>
+void in_layer(const Layer& layer, F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    if (e.code() != ExitCode::runtime) throw;
+    throw Error(e.code(), fmt::format("layer '{}' ({}): {}", layer.name(), layer.type(), e.what()));
+  }
+}
+
 // The counter seed of one layer: from the net's seed and the layer's name, so two dropout
 // layers draw different masks, and the train and val nets agree layer by layer.
 uint64_t layer_seed(uint64_t seed, const std::string& name) {
@@ -250,7 +263,7 @@ void Net::build() {
     for (Tensor* t : w.bottoms) w.bottom_names.push_back(tensor_names_.at(t));
     for (Tensor* t : w.tops) w.top_names.push_back(tensor_names_.at(t));
 
-    layer.reshape(w.bottoms, w.tops);
+    in_layer(layer, [&] { layer.reshape(w.bottoms, w.tops); });
 
     // Multipliers from the spec, over the parameters the layer just created.
     ParamMultipliers multipliers = param_multipliers(p.config);
@@ -396,7 +409,7 @@ void Net::reshape_batch(int64_t batch_size) {
   }
   for (size_t i = 0; i < layers_.size(); ++i) {
     if (auto* input = dynamic_cast<InputLayer*>(layers_[i].get())) input->set_batch_size(batch_size);
-    layers_[i]->reshape(wiring_[i].bottoms, wiring_[i].tops);
+    in_layer(*layers_[i], [&] { layers_[i]->reshape(wiring_[i].bottoms, wiring_[i].tops); });
   }
   for (Tensor* t : zero_grad_once_) t->zero_grad();
 }
@@ -414,7 +427,7 @@ double Net::forward(uint64_t iteration) {
 void Net::forward_layer(size_t i, uint64_t iteration) {
   Wiring& w = wiring_[i];
   layers_[i]->set_iteration(iteration);
-  layers_[i]->forward(w.bottoms, w.tops);
+  in_layer(*layers_[i], [&] { layers_[i]->forward(w.bottoms, w.tops); });
 }
 
 void Net::seed_loss_grads() {
@@ -425,7 +438,8 @@ void Net::seed_loss_grads() {
 
 void Net::backward_layer(size_t i) {
   Wiring& w = wiring_[i];
-  if (w.run_backward) layers_[i]->backward(w.tops, w.propagate_down, w.bottoms);
+  if (w.run_backward)
+    in_layer(*layers_[i], [&] { layers_[i]->backward(w.tops, w.propagate_down, w.bottoms); });
 }
 
 void Net::backward() {

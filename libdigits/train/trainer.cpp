@@ -269,13 +269,13 @@ BatchLoaderOptions loader_options(const Plan& plan, const std::string& split, bo
 }
 
 void Trainer::feed(Net& net, const Batch& batch) {
+  // The only host-to-device traffic of an iteration: on a GPU, staged in pinned memory and
+  // copied on the backend's stream, overlapping whatever the host does next.
   Tensor& data = net.blob("data");
-  copy_bytes(data.data(), data.device(), batch.data.data(), Device::cpu,
-             static_cast<size_t>(data.count()) * sizeof(float));
+  net.backend().upload(data.count(), batch.data.data(), data.data());
   if (net.has_blob("label")) {
     Tensor& label = net.blob("label");
-    copy_bytes(label.data(), label.device(), batch.labels.data(), Device::cpu,
-               static_cast<size_t>(label.count()) * sizeof(float));
+    net.backend().upload(label.count(), batch.labels.data(), label.data());
   }
 }
 
