@@ -292,21 +292,27 @@ void resample_bilinear(const Image& image, int64_t width, int64_t height, Image&
     }
     const int64_t rows = row_end - row_begin;
     const int64_t in_row = image.width * channels, out_row = width * channels;
-    // The horizontal pass runs as a vertical one on the transposed bytes (byte column
-    // x * channels + c becomes a line of `rows` bytes), so that it vectorises too. The integer
-    // sums are the same, so the result is still Pillow's bit for bit.
+    // The horizontal pass runs as a vertical one on transposed bytes (byte column
+    // x * channels + c becomes a line of row bytes), so that it vectorises too. The integer sums
+    // are the same, so the result is still Pillow's bit for bit. It goes in strips of kStrip
+    // rows, so that both transposed copies of a strip stay in cache (whole-image transposes of a
+    // 640x480 photo missed it and took 40% of the resize).
+    constexpr int64_t kStrip = 32;
     ResampleWeights horizontal = bilinear_weights(image.width, width);
-    transposed.resize(static_cast<size_t>(in_row * rows));
-    resampled.resize(static_cast<size_t>(out_row * rows));
-    transpose_bytes(image.pixels.data() + row_begin * in_row, rows, in_row, in_row,
-                    transposed.data(), rows);
-    resample_lines(transposed.data(), rows, channels, horizontal, width, resampled.data());
+    transposed.resize(static_cast<size_t>(in_row * kStrip));
+    resampled.resize(static_cast<size_t>(out_row * kStrip));
     uint8_t* destination = out.pixels.data();
     if (need_vertical) {
       between.resize(static_cast<size_t>(rows * out_row));
       destination = between.data();
     }
-    transpose_bytes(resampled.data(), out_row, rows, rows, destination, out_row);
+    for (int64_t r0 = 0; r0 < rows; r0 += kStrip) {
+      const int64_t strip = std::min(kStrip, rows - r0);
+      transpose_bytes(image.pixels.data() + (row_begin + r0) * in_row, strip, in_row, in_row,
+                      transposed.data(), strip);
+      resample_lines(transposed.data(), strip, channels, horizontal, width, resampled.data());
+      transpose_bytes(resampled.data(), out_row, strip, strip, destination + r0 * out_row, out_row);
+    }
     if (!need_vertical) return;
     columns_in = between.data();
   }

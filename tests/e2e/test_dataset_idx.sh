@@ -61,6 +61,26 @@ expect_status 0 "$DS" create --train train-images.gz --train-labels train-labels
 expect_status 0 "$DS" explore named --class square -n 5 -o grid.png
 expect_status 0 "$DS" verify named
 
+# The mean over many images (more than the 257 one worker sums in 16 bits before it folds them
+# into the total), with bright pixels near the overflow edge: numpy's mean, rounded half to even.
+"$PY" - <<'EOF'
+import struct
+n = 1500
+pixels = [255 if (i + k) % 5 else (i * 7 + k) % 256 for i in range(n) for k in range(12)]
+open("many-images", "wb").write(struct.pack(">BBBBIII", 0, 0, 8, 3, n, 3, 4) + bytes(pixels))
+open("many-labels", "wb").write(struct.pack(">BBBBI", 0, 0, 8, 1, n) + bytes(i % 2 for i in range(n)))
+EOF
+expect_status 0 "$DS" create --train many-images --train-labels many-labels --val-pct 0 --threads 2 -o many
+py_blob many/mean.binaryproto > many-mean.json
+"$PY" - many-mean.json <<'EOF' || fail "mean over 1500 images"
+import json, sys
+import numpy as np
+n = 1500
+pixels = np.array([255 if (i + k) % 5 else (i * 7 + k) % 256 for i in range(n) for k in range(12)], np.float64)
+want = np.around(pixels.reshape(n, 12).mean(0)).tolist()
+assert json.load(open(sys.argv[1]))["data"] == want, "mean differs from numpy's"
+EOF
+
 # Hostile or inconsistent IDX input: rejected (exit 3) with the file named, nothing written.
 expect_status 3 "$DS" create --train truncated-images.gz --train-labels train-labels.gz -o bad1
 expect_in_output "truncated-images.gz"
