@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Torture 12: SIGINT, SIGTERM and SIGUSR1 at random moments of a digits-train run, from start-up
+# (reading the dataset, building the network) to the middle of training: always the documented
+# exit status (130, 143, 75) and a job that resumes. A second SIGINT/SIGTERM exits at once.
+# Signals: 30 with DIGITS_TORTURE_FULL=1, 6 by default.
+source "$(dirname "$0")/lib.sh"
+TRAIN="$DIGITS_BIN"/digits-train
+count=${DIGITS_TORTURE_FULL:+30}
+count=${count:-6}
+make_dataset ds 60 8
+write_mlp mlp.yaml 8
+args=(--dataset ds --network mlp.yaml --set epochs=100000 --set batch_size=4 --set snapshot_interval=1)
+
+# How long start-up takes: the time to the first logged iteration.
+t0=$(date +%s%N)
+expect_status 0 "$TRAIN" "${args[@]}" --stop-after 1 -o timing
+startup=$(( ($(date +%s%N) - t0) / 1000000 ))
+signals=(INT TERM USR1)
+declare -A want=([INT]=130 [TERM]=143 [USR1]=75)
+early=0
+for k in $(seq 1 "$count"); do
+  sig=${signals[$((k % 3))]}
+  # From 20 ms (the tool is past exec and dynamic loading) to twice the start-up time.
+  delay=$(awk -v s="$startup" -v r="$RANDOM" 'BEGIN { printf "%.3f", (20 + 2 * s * r / 32768) / 1000 }')
+  "$TRAIN" "${args[@]}" -o "job$k" 2>"err$k" &
+  pid=$!
+  sleep "$delay"
+  kill -"$sig" "$pid"
+  set +e; wait "$pid"; status=$?; set -e
+  if [ ! -e "job$k" ] && [ "$status" = $((128 + $(kill -l "$sig"))) ]; then
+    # Before main() ran (exec, dynamic loading): the signal's default action, nothing written.
+    ls -d "job$k".* >/dev/null 2>&1 && fail "SIG$sig before start-up left files"
+    early=$((early + 1))
+    continue
+  fi
+  [ "$status" = "${want[$sig]}" ] || { cat "err$k" >&2; fail "SIG$sig after ${delay}s: exit $status, expected ${want[$sig]}"; }
+  expect_status 0 "$TRAIN" --resume "job$k" --stop-after 1
+  rm -rf "job$k"
+done
+
+# A second signal: exit at once with 128 + signal, whatever the run was doing.
+"$TRAIN" "${args[@]}" --set log_interval=1 -o twice 2>twice.err &
+pid=$!
+for _ in $(seq 1 300); do grep -q '"type":"train"' twice/log.jsonl 2>/dev/null && break; sleep 0.01; done
+kill -TERM "$pid"; kill -TERM "$pid"
+t0=$(date +%s%N)
+set +e; wait "$pid"; status=$?; set -e
+[ "$status" = 143 ] || fail "two SIGTERMs: exit $status, expected 143"
+[ $(( ($(date +%s%N) - t0) / 1000000 )) -lt 1000 ] || fail "two SIGTERMs: did not exit at once"
+expect_status 0 "$TRAIN" --resume twice --stop-after 1
+echo "PASS ($count signals between start-up and training ($early before main), plus a double SIGTERM)"
