@@ -166,6 +166,11 @@ with env.begin(write=True) as txn:
     txn.put(keys[5], value.replace(b"\x28\x00", b"\x28\x07").replace(b"\x28\x01", b"\x28\x07"))  # label 7
     txn.put(b"zzz", value)                        # not a record key
 EOF2
+# The changed data.mdb no longer matches the size and hash in dataset.yaml: refused unopened.
+expect_status 3 "$DS" verify damaged
+expect_in_output "damaged/train_db/data.mdb:"
+# Without the recorded hash (as in DIGITS's own datasets), the records themselves are checked.
+sed -i '/data_mdb:/d' damaged/dataset.yaml
 expect_status 3 "$DS" verify damaged
 expect_in_output "train_db record $(printf '%08d' 3)_"
 expect_in_output "malformed protobuf"

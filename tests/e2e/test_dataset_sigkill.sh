@@ -41,8 +41,16 @@ t1=$(date +%s.%N)
 rm -rf timing
 delays() { awk -v a="$t0" -v b="$t1" 'BEGIN { t = b - a; n = split(ARGV[1], f, ","); for (i = 1; i <= n; i++) printf "%s%.3f", (i > 1 ? " " : ""), t * f[i] }' "$1"; }
 
+# DIGITS_TORTURE_FULL=1: 30 kills at random fractions of the run (torture test 1); by default
+# these 7 fixed ones.
+fractions=0.02,0.1,0.3,0.5,0.7,0.9,1.1
+if [ -n "${DIGITS_TORTURE_FULL:-}" ]; then
+  fractions=$(awk -v seed="$RANDOM" 'BEGIN { srand(seed); for (i = 0; i < 30; i++) printf "%s%.3f", (i ? "," : ""), 0.02 + 1.1 * rand() }')
+fi
 killed_mid_run=0
-for delay in $(delays 0.02,0.1,0.3,0.5,0.7,0.9,1.1); do
+kills=0
+for delay in $(delays "$fractions"); do
+  kills=$((kills + 1))
   "$DS" "${ARGS[@]}" -o out >/dev/null 2>&1 &
   pid=$!
   sleep "$delay"
@@ -87,4 +95,4 @@ else
   [ -e stopped ] && fail "SIGINT left an output"
   ls -a | grep -q '\.stopped\.partial' && fail "SIGINT left a temporary directory"
 fi
-echo "PASS (kills during a run: $killed_mid_run)"
+echo "PASS ($kills kills, $killed_mid_run during a run; 4 more during --force)"
