@@ -372,7 +372,8 @@ void check_split_data(const std::string& dir, const ManifestSplit& split) {
 
 void check_dataset_data(const std::string& dir) {
   std::error_code ec;
-  if (!fs::exists(fs::path(dir) / kManifestFile, ec)) return;  // a DIGITS directory: nothing recorded
+  if (!fs::exists(fs::path(dir) / kManifestFile, ec) && !fs::exists(fs::path(dir) / kIncompleteMarker, ec))
+    return;  // a DIGITS directory: nothing recorded
   DatasetManifest manifest = read_dataset_dir(dir);
   for (const auto& split : manifest.splits) check_split_data(dir, split);
 }
