@@ -64,7 +64,6 @@ if [ -n "$py" ]; then
 fi
 export LD_LIBRARY_PATH="$dirs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export PATH="$here/bin:$PATH"
-export DIGITS_NETWORKS="$here/networks"
 ENV
   # OpenBLAS alone is 35 MiB: carried as one gzip archive (a third of the size), unpacked there
   # by --run.
