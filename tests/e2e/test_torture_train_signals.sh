@@ -22,11 +22,20 @@ for k in $(seq 1 "$count"); do
   sig=${signals[$((k % 3))]}
   # From 20 ms (the tool is past exec and dynamic loading) to twice the start-up time.
   delay=$(awk -v s="$startup" -v r="$RANDOM" 'BEGIN { printf "%.3f", (20 + 2 * s * r / 32768) / 1000 }')
-  "$TRAIN" "${args[@]}" -o "job$k" 2>"err$k" &
+  # A non-interactive shell starts background jobs with SIGINT ignored; a SIGINT that arrives
+  # before digits-train installs its handlers would then be lost (and the run go on for ever),
+  # so the job starts with every signal at its default, as from a terminal or Slurm.
+  env --default-signal "$TRAIN" "${args[@]}" -o "job$k" 2>"err$k" &
   pid=$!
   sleep "$delay"
   kill -"$sig" "$pid"
+  # A watchdog turns a run that ignores the signal into a failure instead of a hang.
+  # (Its output goes to /dev/null: CTest waits for whatever holds the test's output open.)
+  ( sleep 120; kill -KILL "$pid" ) >/dev/null 2>&1 &
+  watchdog=$!
   set +e; wait "$pid"; status=$?; set -e
+  pkill -P "$watchdog" 2>/dev/null; kill "$watchdog" 2>/dev/null || true
+  [ "$status" = 137 ] && fail "SIG$sig after ${delay}s: still running 120 s later"
   if [ ! -e "job$k" ] && [ "$status" = $((128 + $(kill -l "$sig"))) ]; then
     # Before main() ran (exec, dynamic loading): the signal's default action, nothing written.
     ls -d "job$k".* >/dev/null 2>&1 && fail "SIG$sig before start-up left files"
@@ -39,7 +48,7 @@ for k in $(seq 1 "$count"); do
 done
 
 # A second signal: exit at once with 128 + signal, whatever the run was doing.
-"$TRAIN" "${args[@]}" --set log_interval=1 -o twice 2>twice.err &
+env --default-signal "$TRAIN" "${args[@]}" --set log_interval=1 -o twice 2>twice.err &
 pid=$!
 for _ in $(seq 1 300); do grep -q '"type":"train"' twice/log.jsonl 2>/dev/null && break; sleep 0.01; done
 kill -TERM "$pid"; kill -TERM "$pid"
