@@ -79,6 +79,6 @@ read -r torch torch_first <"$work/torch.out"
 torch_mem=$(( $(cat "$work/torch.mem") / 1024 ))
 
 printf '\n%-14s %12s %12s %10s\n' "" "images/s" "first iter s" "peak MiB"
-printf '%-14s %12s %12s %10s\n' "digits-train" "$ours" "$ours_first" "$ours_mem"
-printf '%-14s %12s %12s %10s\n' "PyTorch" "$torch" "$torch_first" "$torch_mem"
+printf '%-14s %12s %12.2f %10s\n' "digits-train" "$ours" "$ours_first" "$ours_mem"
+printf '%-14s %12s %12.2f %10s\n' "PyTorch" "$torch" "$torch_first" "$torch_mem"
 /usr/bin/python3 -c "print(f'ratio (digits / PyTorch): {$ours / $torch:.2f}x images/s')"
