@@ -125,11 +125,19 @@ IdxArray read_idx_file(const std::string& path, int64_t max_bytes) {
   if (total > max_bytes)
     fail_data("{}: IDX header declares {} bytes of data, more than the limit {}", path, total, max_bytes);
 
-  array.data.resize(static_cast<size_t>(total));
-  size_t got = in.read(array.data.data(), array.data.size());
-  if (got != array.data.size())
-    fail_data("{}: truncated IDX data: header declares {} bytes ({}), file holds {}", path, total,
-              fmt::join(array.dims, "x"), got);
+  // The buffer grows with the data actually read, never to the header's claim up front: a
+  // 60-byte gzip file declaring 4 GiB is refused as truncated, not allocated.
+  constexpr size_t kChunk = size_t(64) << 20;
+  size_t got = 0;
+  while (got < static_cast<size_t>(total)) {
+    size_t want = std::min(static_cast<size_t>(total) - got, kChunk);
+    array.data.resize(got + want);
+    size_t n = in.read(array.data.data() + got, want);
+    got += n;
+    if (n != want)
+      fail_data("{}: truncated IDX data: header declares {} bytes ({}), file holds {}", path,
+                total, fmt::join(array.dims, "x"), got);
+  }
   uint8_t extra;
   if (in.read(&extra, 1) != 0)
     fail_data("{}: IDX file has data past the {} bytes its header declares", path, total);

@@ -4,6 +4,7 @@
 
 #include "temp_dir.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <zlib.h>
 
@@ -191,4 +192,17 @@ TEST_CASE("idx: hostile files are refused before allocating") {
   CHECK(code_of_read(p) == ExitCode::data);
   // Missing file: a usage error (the user named it).
   CHECK(code_of_read(tmp.path + "/missing") == ExitCode::usage);
+}
+
+TEST_CASE("idx: memory follows the data read, not the header's claim") {
+  // A 40-byte gzip file declaring 3 GiB (1024 x 1024 x 1024 x 3), within the default limit:
+  // refused as truncated after reading what is there, with no 3 GiB buffer on the way.
+  TempDir tmp;
+  std::string p = tmp.path + "/claims-3GiB.gz";
+  write_gzip(p, {0, 0, 8, 4, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0, 0, 3, 1, 2, 3});
+  rusage before{}, after{};
+  getrusage(RUSAGE_SELF, &before);
+  CHECK_THROWS_WITH_AS(read_idx_file(p), doctest::Contains("truncated IDX data"), Error);
+  getrusage(RUSAGE_SELF, &after);
+  CHECK(after.ru_maxrss - before.ru_maxrss < 256 * 1024);  // KiB
 }
