@@ -132,8 +132,14 @@ void transpose_bytes(const uint8_t* in, int64_t rows, int64_t cols, int64_t in_s
 // c); out line o * interleave + c = sum over taps t of r.weights[o][t] * in line
 // (r.first[o] + t) * interleave + c, in Pillow's fixed point. Works on blocks of kBlock bytes of
 // a line at a time, whose sums stay in vector registers across the taps; built for AVX2 as
-// well (picked at run time), which has the 32-bit multiply SSE2 lacks.
-__attribute__((target_clones("avx2", "default"))) void resample_lines(
+// well (picked at run time), which has the 32-bit multiply SSE2 lacks; not under
+// ThreadSanitizer, whose GCC instrumentation of the ifunc resolver crashes at load time.
+#if defined(__SANITIZE_THREAD__)
+#define DIGITS_RESAMPLE_CLONES
+#else
+#define DIGITS_RESAMPLE_CLONES __attribute__((target_clones("avx2", "default")))
+#endif
+DIGITS_RESAMPLE_CLONES void resample_lines(
     const uint8_t* in, int64_t line_len, int interleave, const ResampleWeights& r,
     int64_t out_count, uint8_t* out) {
   constexpr int64_t kBlock = 32;
