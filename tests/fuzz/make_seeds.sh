@@ -2,7 +2,8 @@
 # Writes the generated part of the seed corpora, corpus/TARGET/seed-*, with our own tools:
 # records and mean files from digits-dataset, weights and solver states from digits-train,
 # the lists and manifests they write, images from our encoder (digits-dataset explore) and the
-# codec fixtures of tests/data/images. The hand-written edge cases (corpus/TARGET/edge-*) and
+# codec fixtures of tests/data/images. The hand-written edge cases (corpus/TARGET/edge-*), inputs
+# fuzzing found that add coverage (found-*: scripts/fuzz.sh runs merged with -merge=1) and
 # crash regressions (crash-*) are committed as they are; this script leaves them alone.
 #   tests/fuzz/make_seeds.sh [TOOLS_DIR]    TOOLS_DIR: built tools (default build/tools)
 # Needs /usr/bin/python3 with PIL (to draw the source images) and mdb_dump (lmdb-utils).
