@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstring>
 #include <set>
+#include <utility>
 
 #include "core/error.h"
 #include "nn/layer_config.h"
@@ -196,7 +197,10 @@ class HeaderReader : public nlohmann::json_sax<nlohmann::json> {
   }
   bool key(string_t& key) override {
     if (state_ == State::root) {
-      if (!names_.insert(key).second) fail_data("{}: tensor '{}' appears twice in the header", path_, key);
+      // Duplicate tensor names are found after parsing, by sorting: a set of names here would
+      // cost more memory than the header itself.
+      if (key == kMetadataKey && std::exchange(metadata_seen_, true))
+        fail_data("{}: \"{}\" appears twice in the header", path_, kMetadataKey);
       if (entries.size() >= kSafetensorsMaxTensors)
         fail_data("{}: more than {} tensors in the header", path_, kSafetensorsMaxTensors);
       key_ = key;
@@ -291,7 +295,8 @@ class HeaderReader : public nlohmann::json_sax<nlohmann::json> {
   State state_ = State::start;
   std::string key_;    // current key of the root or metadata object
   std::string field_;  // current field of a tensor entry
-  std::set<std::string> names_, keys_;
+  std::set<std::string> keys_;  // of the current tensor entry or the metadata object
+  bool metadata_seen_ = false;
   std::vector<uint64_t> array_;
   size_t array_limit_ = 0;
 };
@@ -442,11 +447,21 @@ static SafetensorsFile load_safetensors_impl(const std::string& path, bool with_
               path);
   HeaderReader reader(path);
   nlohmann::json::sax_parse(header, &reader);
+  std::string().swap(header);  // the entries hold all that is needed from it
+  std::vector<Entry>& entries = reader.entries;
+  {
+    std::vector<const Entry*> by_name(entries.size());
+    for (size_t i = 0; i < entries.size(); ++i) by_name[i] = &entries[i];
+    std::sort(by_name.begin(), by_name.end(),
+              [](const Entry* a, const Entry* b) { return a->name < b->name; });
+    for (size_t i = 1; i < by_name.size(); ++i)
+      if (by_name[i]->name == by_name[i - 1]->name)
+        fail_data("{}: tensor '{}' appears twice in the header", path, by_name[i]->name);
+  }
 
   // Check every entry against the data region before allocating anything for it.
   const uint64_t data_start = 8 + header_size;
   const uint64_t data_size = file_size - data_start;
-  std::vector<Entry>& entries = reader.entries;
   for (const Entry& e : entries) {
     size_t element = dtype_size(e.dtype);
     if (element == 0)
@@ -497,17 +512,18 @@ static SafetensorsFile load_safetensors_impl(const std::string& path, bool with_
   SafetensorsFile file;
   file.path = path;
   file.metadata = std::move(reader.metadata);
+  file.names.reserve(entries.size());
   std::vector<char> raw;
-  for (const Entry& e : entries) {
+  for (Entry& e : entries) {
     SafetensorsTensor tensor;
-    tensor.shape = e.shape;
+    tensor.shape = std::move(e.shape);
     tensor.dtype = e.dtype;
     if (!with_data) {
       file.names.push_back(e.name);
       file.tensors.emplace(e.name, std::move(tensor));
       continue;
     }
-    const size_t count = static_cast<size_t>(shape_count(e.shape));
+    const size_t count = static_cast<size_t>(shape_count(tensor.shape));
     tensor.data.resize(count);
     const uint64_t offset = data_start + e.begin;
     if (e.dtype == "F32") {

@@ -26,7 +26,9 @@ namespace digits {
 
 // Limits of the reader (the header limit is the reference implementation's).
 constexpr uint64_t kSafetensorsMaxHeaderBytes = 100'000'000;
-constexpr size_t kSafetensorsMaxTensors = 100'000;
+// The tensor limit is far above any network's (GoogLeNet with its solver history has ~700) and
+// keeps the reader's bookkeeping (~400 bytes a tensor) within a few MiB.
+constexpr size_t kSafetensorsMaxTensors = 16'384;
 constexpr size_t kSafetensorsMaxDims = 16;
 constexpr size_t kSafetensorsMaxMetadataEntries = 10'000;
 
