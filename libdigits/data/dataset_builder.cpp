@@ -196,6 +196,7 @@ class Reporter {
   void open_log(const std::string& path) {
     log_ = std::fopen(path.c_str(), "w");
     if (!log_) fail_runtime("cannot write {}: {}", path, std::strerror(errno));
+    log_path_ = path;
   }
   ~Reporter() {
     if (log_) std::fclose(log_);
@@ -205,23 +206,27 @@ class Reporter {
     progress_.message(text);
     log_only(text);
   }
+  // A failed write is remembered and reported by close_log: the run goes on to fail cleanly
+  // there rather than mid-line, and never ends "complete" with a log cut short.
   void log_only(const std::string& text) {
     if (!log_) return;
-    std::fputs(text.c_str(), log_);
-    std::fputc('\n', log_);
+    if ((std::fputs(text.c_str(), log_) == EOF || std::fputc('\n', log_) == EOF) && log_error_ == 0)
+      log_error_ = errno ? errno : EIO;
   }
   void close_log() {
-    if (log_ && std::fclose(log_) != 0) {
-      log_ = nullptr;
-      fail_runtime("cannot write the creation log: {}", std::strerror(errno));
-    }
+    if (!log_) return;
+    if (std::ferror(log_) && log_error_ == 0) log_error_ = EIO;
+    if (std::fclose(log_) != 0 && log_error_ == 0) log_error_ = errno;
     log_ = nullptr;
+    if (log_error_ != 0) fail_runtime("cannot write {}: {}", log_path_, std::strerror(log_error_));
   }
   Progress& progress() { return progress_; }
 
  private:
   Progress progress_;
   FILE* log_ = nullptr;
+  std::string log_path_;
+  int log_error_ = 0;  // errno of the first failed write to the log
 };
 
 // ---- one record: read, decode, resize, encode ----
