@@ -44,18 +44,41 @@ on_full_disk() {
   env LD_PRELOAD="$SHIM" DIGITS_ENOSPC_DIR="$SCRATCH/small" DIGITS_ENOSPC_BUDGET="$free_bytes" "$@"
 }
 fingerprint() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 md5sum); }
+# A written path as a file of the output: no temporary folder or suffix, no leading dot. (LMDB's
+# own errors name the database folder: its data.mdb here.)
+file_name() {
+  sed -e 's|^.*small/||' -e 's|^\.[a-z]*\.partial-[^/]*/||' -e 's|^job/||' -e 's|\.tmp[-.].*$||' \
+      -e 's|/\.|/|g' -e 's|^\.||' -e 's|_db$|_db/data.mdb|'
+}
+# each_file_fails REPORT CHECK: for each file in REPORT (an injected run's list of writes, made
+# with room to spare), runs `CHECK FILE LABEL` with only that file's writes budgeted: none left
+# at its first write, and half way into each of its large writes.
+each_file_fails() {
+  local file budget
+  awk '{print $1, $2}' "$1" | paste -d ' ' - <(awk '{print $3}' "$1" | file_name) >"$1.named"
+  for file in $(awk '{print $3}' "$1.named" | sort -u); do
+    for budget in $(awk -v f="$file" '$3 == f { if (!seen++) print 0; if ($2 > 4096) print done + int($2 / 2); done += $2 }' "$1.named"); do
+      free_bytes=$budget DIGITS_ENOSPC_ONLY=$file "$2" "$file" "$file, $budget bytes"
+    done
+  done
+}
 
-# The previous dataset: small, fits.
 make_pattern_images few 6 8
-expect_status 0 "$DS" create --train few -o small/ds --width 8 --height 8 --channels 1
+make_pattern_images many 60 40
+create_many=("$DS" create --train many -o small/ds --force --width 40 --height 40 --channels 3)
+if [ "$mode" = injected ]; then
+  # Where a whole run's bytes go, for each_file_fails below.
+  free_bytes=$((1 << 40))
+  DIGITS_ENOSPC_REPORT="$SCRATCH/writes" on_full_disk "${create_many[@]}" >/dev/null 2>&1 || fail "the probe run (no limit) failed"
+fi
+# The previous dataset: small, fits.
+expect_status 0 "$DS" create --train few -o small/ds --force --width 8 --height 8 --channels 1
 fingerprint small/ds > before.md5
 # A larger one that cannot fit: fails at different stages, each time cleanly.
-make_pattern_images many 60 40
 failures=0
-failed_in=()
-create_many_fails() {  # $1: what the room is, for messages
+create_many_fails() {  # $1: what the room is, for messages; sets failed_file
   set +e
-  on_full_disk "$DS" create --train many -o small/ds --force --width 40 --height 40 --channels 3 >out 2>err
+  on_full_disk "${create_many[@]}" >out 2>err
   local status=$?
   set -e
   [ "$status" = 1 ] || { cat err >&2; fail "$1: exit $status, expected 1"; }
@@ -64,8 +87,7 @@ create_many_fails() {  # $1: what the room is, for messages
   fingerprint small/ds | cmp -s - before.md5 || fail "$1: the previous dataset changed"
   [ "$(ls -A small | grep -v '^filler$' | tr '\n' ' ')" = "ds " ] || fail "$1: left behind: $(ls -A small)"
   failures=$((failures + 1))
-  # The file it failed on.
-  failed_in+=("$(grep -o "$SCRATCH/small/[^:]*" err | head -1)")
+  failed_file=$(grep "error:" err | grep -o "$SCRATCH/small/[^:]*" | head -1 | file_name)
   if [ -n "${DIGITS_TEST_VERBOSE:-}" ]; then echo "$1: $(tail -1 err)"; fi
 }
 for free in 0 4 16 48 96 160 240; do
@@ -73,39 +95,18 @@ for free in 0 4 16 48 96 160 240; do
   create_many_fails "free ${free}K"
 done
 if [ "$mode" = injected ]; then
-  # Where a whole run's bytes go (a probe with room to spare lists every charged write), then a
-  # budget that runs out at the first write of each file it writes, half way into each large
-  # write, and one byte short of the whole: a run fails writing each file, each time cleanly.
-  # (The probe's output name has the length of "ds" and it runs with --force too: create.log
-  # records the command line, so the offsets match.)
-  free_bytes=$((1 << 40))
-  DIGITS_ENOSPC_REPORT="$SCRATCH/writes" on_full_disk "$DS" create --train many -o small/pr --force \
-    --width 40 --height 40 --channels 3 >/dev/null 2>&1 || fail "the probe run (no limit) failed"
-  rm -rf small/pr
-  # A file's name without its folder's random part or a temporary suffix.
-  # (LMDB's own errors name the database folder: its data.mdb here.)
-  file_of() {
-    sed -e "s|^$SCRATCH/small/||" -e 's|^\.[a-z]*\.partial-[^/]*/||' -e 's|\.tmp[-.].*$||' \
-        -e 's|_db$|_db/data.mdb|' | sort -u | paste -sd ' '
+  # A run that fails writing each file a run writes, each time cleanly and naming that file; but
+  # the output lock: the pid in it is only for the message of a run that waits (the lock is what
+  # counts), so a failed write there is no failure.
+  dataset_file_fails() {
+    [ "$1" = ds.lock ] && return
+    create_many_fails "$2"
+    [ "$failed_file" = "$1" ] || fail "$2: the run failed writing $failed_file instead"
+    [[ " $failed_files " == *" $1 "* ]] || failed_files+=" $1"
   }
-  wrote=$(awk '{print $3}' writes | file_of)
-  need=$(awk 'END {print $1 + $2}' writes)
-  for budget in $(awk '!seen[$3]++ {print $1} $2 > 4096 {print $1 + int($2 / 2)}' writes) $((need - 1)); do
-    free_bytes=$budget
-    create_many_fails "$budget of the $need bytes needed"
-  done
-  # Two files are not expected among the failures: the output lock's pid (only for the message of
-  # a run that waits; the lock is what counts) and create.log, whose failed writes fail the run at
-  # its end (so the next file fails first here; checked on its own below).
-  wrote=$(echo "$wrote" | tr ' ' '\n' | grep -v -e '^\.pr\.lock$' -e '^create\.log$' | paste -sd ' ')
-  failed=$(printf '%s\n' "${failed_in[@]}" | file_of)
-  [ "$failed" = "$wrote" ] || fail "runs failed writing: $failed; but a run writes: $wrote"
-  echo "injected: runs failed writing each of: $failed"
-  for budget in 0 100 300; do
-    free_bytes=$budget
-    DIGITS_ENOSPC_ONLY=create.log create_many_fails "create.log with $budget bytes"
-    expect_in err "create.log: No space left on device"
-  done
+  failed_files=""
+  each_file_fails writes dataset_file_fails
+  echo "injected: dataset runs failed writing each of:$failed_files"
 fi
 expect_status 0 "$DS" verify small/ds
 # A new output (no --force) on the full disk: nothing at all is left.
@@ -135,41 +136,29 @@ for free in 0 8 64 100; do
 done
 [ "$in_snapshot" -gt 0 ] || fail "no run failed inside a snapshot write (the free space steps need adjusting)"
 if [ "$mode" = injected ]; then
-  # As for the dataset, but one file at a time (the logs hold timings, so the byte offsets of a
-  # run vary a little and a budget over all files cannot aim): a resumed run's writes, then for
-  # each file it writes a run whose writes to that file fail from the first one, and from half
-  # way into each large one. Each time: exit 1 naming the file, the old snapshots untouched, no
-  # temporary file, and the job resumes (whatever the run managed to complete loads).
+  # A resumed run that fails writing each file a resumed run writes, each time from the same job:
+  # exit 1 naming that file, the old snapshots untouched, no temporary file, and the job resumes
+  # (whatever the failed run completed loads).
   cp -a small/job job.pristine
   free_bytes=$((1 << 40))
   DIGITS_ENOSPC_REPORT="$SCRATCH/train_writes" on_full_disk "$TRAIN" --resume small/job --stop-after 20 \
     >/dev/null 2>&1 || fail "the probe training run (no limit) failed"
-  job_file_of() {
-    sed -e "s|^.*small/job/||" -e 's|\.tmp-.*$||' -e 's|^\.||' -e 's|/\.|/|' | sort -u | paste -sd ' '
+  train_file_fails() {
+    rm -rf small/job && cp -a job.pristine small/job
+    expect_status 1 on_full_disk "$TRAIN" --resume small/job --stop-after 20
+    if [ -n "${DIGITS_TEST_VERBOSE:-}" ]; then echo "$2: $(tail -1 err)"; fi
+    expect_in err "No space left on device"
+    failed_file=$(grep "error:" err | grep -o "small/job/[^:]*" | head -1 | file_name)
+    [ "$failed_file" = "$1" ] || { cat err >&2; fail "$2: the run failed writing '$failed_file' instead"; }
+    (cd small/job/snapshots && md5sum --quiet -c "$SCRATCH/snap.md5") || fail "$2: old snapshots changed"
+    ls -A small/job small/job/snapshots | grep -q '\.tmp-' && fail "$2: temporary files left"
+    expect_status 0 "$TRAIN" --resume small/job --stop-after 1
+    snaps=$((snaps + 1))
+    [[ " $failed_files " == *" $1 "* ]] || failed_files+=" $1"
   }
-  wrote=$(awk '{print $3}' train_writes | job_file_of)
-  train_failed_in=()
-  for file in $wrote; do
-    # Bytes written to this file before its first write, and half way into each large write.
-    for budget in $(awk -v f="$file" '{ n = $3; sub(/^.*small\/job\//, "", n); sub(/\.tmp-.*$/, "", n);
-                                       sub(/^\./, "", n); sub(/\/\./, "/", n) }
-                                     n == f { if (!seen++) print 0; if ($2 > 4096) print done + int($2 / 2); done += $2 }' train_writes); do
-      rm -rf small/job && cp -a job.pristine small/job
-      free_bytes=$budget
-      DIGITS_ENOSPC_ONLY="$(basename "$file")" expect_status 1 on_full_disk "$TRAIN" --resume small/job --stop-after 20
-      expect_in err "No space left on device"
-      grep "error:" err | grep -q "small/job/" || { cat err >&2; fail "$file, $budget bytes: the message names no file of the job"; }
-      train_failed_in+=("$(grep "error:" err | grep -o "small/job/[^:]*" | head -1)")
-      if [ -n "${DIGITS_TEST_VERBOSE:-}" ]; then echo "$file, $budget bytes: $(tail -1 err)"; fi
-      (cd small/job/snapshots && md5sum --quiet -c "$SCRATCH/snap.md5") || fail "$file, $budget bytes: old snapshots changed"
-      ls -A small/job small/job/snapshots | grep -q '\.tmp-' && fail "$file, $budget bytes: temporary files left"
-      expect_status 0 "$TRAIN" --resume small/job --stop-after 1
-      snaps=$((snaps + 1))
-    done
-  done
-  failed=$(printf '%s\n' "${train_failed_in[@]}" | job_file_of)
-  [ "$failed" = "$wrote" ] || fail "training runs failed writing: $failed; but a run writes: $wrote"
-  echo "injected: training runs failed writing each of: $failed"
+  failed_files=""
+  each_file_fails train_writes train_file_fails
+  echo "injected: training runs failed writing each of:$failed_files"
   rm -rf small/job && mv job.pristine small/job
 fi
 rm -f small/filler
