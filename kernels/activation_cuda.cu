@@ -53,9 +53,9 @@ __global__ void activation_backward_kernel(Activation act, float alpha, int64_t 
 }
 
 void check_activation(Activation act, const char* launcher) {
-  DIGITS_KERNEL_REQUIRE(act == Activation::relu || act == Activation::sigmoid ||
-                            act == Activation::tanh || act == Activation::elu,
-                        launcher);
+  CUDA_REQUIRE(act == Activation::relu || act == Activation::sigmoid ||
+                   act == Activation::tanh || act == Activation::elu,
+               launcher);
 }
 
 }  // namespace
@@ -65,7 +65,7 @@ void cuda_activation_forward(Activation act, float alpha, int64_t n, const float
   check_activation(act, "cuda_activation_forward");
   if (n == 0) return;
   activation_forward_kernel<<<elementwise_blocks(n), kThreads, 0, stream>>>(act, alpha, n, x, y);
-  DIGITS_CHECK_LAUNCH("activation_forward_kernel");
+  CUDA_CHECK_LAUNCH("activation_forward_kernel");
 }
 
 void cuda_activation_backward(Activation act, float alpha, int64_t n, const float* y,
@@ -74,7 +74,7 @@ void cuda_activation_backward(Activation act, float alpha, int64_t n, const floa
   if (n == 0) return;
   activation_backward_kernel<<<elementwise_blocks(n), kThreads, 0, stream>>>(act, alpha, n, y, dy,
                                                                              dx);
-  DIGITS_CHECK_LAUNCH("activation_backward_kernel");
+  CUDA_CHECK_LAUNCH("activation_backward_kernel");
 }
 
 }  // namespace digits

@@ -5,6 +5,7 @@
 // saved inverse standard deviation 1/sqrt(var + eps).
 // The layer never passes aliased x/y or dy/dx here (it copies when running in place).
 #include "kernels/cuda_backend.h"
+#include "core/error.h"
 #include "kernels/cuda_check.h"
 #include "kernels/cudnn_tensor.h"
 

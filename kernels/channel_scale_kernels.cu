@@ -88,17 +88,17 @@ void cuda_channel_scale_forward(int64_t n, int64_t c, int64_t spatial, const flo
   if (total <= 0) return;
   channel_scale_forward_kernel<<<kernels::elementwise_blocks(total), kThreads, 0, stream>>>(
       total, c, spatial, x, gamma, beta, y);
-  DIGITS_CHECK_LAUNCH("channel_scale_forward_kernel");
+  CUDA_CHECK_LAUNCH("channel_scale_forward_kernel");
 }
 
 void cuda_channel_scale_backward(int64_t n, int64_t c, int64_t spatial, const float* x,
                                  const float* gamma, const float* dy, float* dx, float* dgamma,
                                  float* dbeta, cudaStream_t stream) {
   if (c <= 0) return;
-  DIGITS_KERNEL_REQUIRE(c < (int64_t(1) << 31), "cuda_channel_scale_backward");
+  CUDA_REQUIRE(c < (int64_t(1) << 31), "cuda_channel_scale_backward");
   channel_scale_backward_kernel<<<static_cast<unsigned>(c), kThreads, 0, stream>>>(
       n, c, spatial, x, gamma, dy, dx, dgamma, dbeta);
-  DIGITS_CHECK_LAUNCH("channel_scale_backward_kernel");
+  CUDA_CHECK_LAUNCH("channel_scale_backward_kernel");
 }
 
 }  // namespace digits

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "kernels/cuda_backend.h"
+#include "core/error.h"
 #include "kernels/cuda_check.h"
 
 namespace digits {

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "core/error.h"
 #include "kernels/cuda_check.h"
 #include "kernels/cuda_kernels.h"
 #include "kernels/cuda_ops.h"

@@ -1,63 +1,69 @@
-// One family of check macros for CUDA runtime, cuBLAS and cuDNN calls. A failed call throws
-// digits::Error (ExitCode::runtime) carrying the statement, file:line, the current device and
-// the library's own error string; only tools turn it into an exit status.
+// The one family of checks for kernels/: every CUDA runtime, cuBLAS and cuDNN call, every kernel
+// launch and every launcher's argument contract. A failed check throws digits::Error
+// (ExitCode::runtime) carrying file:line, the library, the device, the library's own error
+// string and the statement; only tools turn it into an exit status.
 //
 //   CUDA_CHECK(cudaMemcpyAsync(...));
-//   CUBLAS_CHECK(cublasSgemm(...));
+//   CUBLAS_CHECK(cublasSgemm_64(...));
 //   CUDNN_CHECK(cudnnConvolutionForward(...));
+//   my_kernel<<<blocks, threads, 0, stream>>>(...);
+//   CUDA_CHECK_LAUNCH("my_kernel");
+//   CUDA_REQUIRE(n >= 0, "cuda_set");   // a caller broke the launcher's contract
+//   cuda_check_alloc(cudaMalloc(&p, bytes), "convolution workspace", bytes, __FILE__, __LINE__);
 //
-// Out of device memory is reported by cuda_check_alloc() with the bytes asked for, so the net
-// can add the layer's name (nn/net.cpp catches and prefixes it).
+// One generator (DIGITS_CUDA_LIBRARY_CHECK) makes the three call checks: the three libraries all
+// report success as 0 (cuda_check.cpp asserts it), so the header needs neither cuBLAS's nor
+// cuDNN's headers nor fmt, and .cu files include it as cheaply as .cpp files. The messages are
+// made out of line, in cuda_check.cpp.
 #pragma once
 
-#include <cublas_v2.h>
-#include <cuda_runtime.h>
-#include <cudnn.h>
+#include <cuda_runtime_api.h>
 
 #include <cstddef>
 
-#include "core/error.h"
-
 namespace digits {
 
-// The text of a cuBLAS status (cuBLAS has cublasGetStatusString since 11.4; keep the name too).
-inline const char* cublas_error_string(cublasStatus_t status) {
-  return cublasGetStatusString(status);
-}
+enum class CudaLibrary { runtime, cublas, cudnn };
 
-[[noreturn]] void cuda_fail(const char* library, const char* statement, const char* file,
-                            int line, const char* message);
+// Throws: "FILE:LINE: <library> error on cuda:<device>: <error string> (<name>): <statement>"
+// (cuDNN adds its own last error message when it has one).
+[[noreturn]] void cuda_check_failed(CudaLibrary library, int status, const char* statement,
+                                    const char* file, int line);
 
-// cudaMalloc-like allocation failure: names what was being allocated and its size.
+// After a <<<...>>> launch: throws when the launch failed (bad configuration, no device, or a
+// sticky error of an earlier kernel), naming the kernel. A kernel's own faults surface at the
+// next synchronizing call, which is checked too.
+void cuda_check_launch(const char* kernel, const char* file, int line);
+
+// A caller broke a launcher's contract: "FILE:LINE: LAUNCHER: check failed: CONDITION".
+[[noreturn]] void cuda_require_failed(const char* launcher, const char* condition,
+                                      const char* file, int line);
+
+// An allocation (cudaMalloc, cudaMallocHost): out of memory is reported with what was being
+// allocated and the bytes asked for ("out of GPU memory on cuda:0: convolution workspace needs
+// N bytes ..."), and the net puts the layer's name in front (nn/net.cpp in_layer). Any other
+// failure is a plain CUDA error naming the same.
 void cuda_check_alloc(cudaError_t status, const char* what, size_t bytes, const char* file,
                       int line);
 
 }  // namespace digits
 
-#define CUDA_CHECK(statement)                                                               \
-  do {                                                                                      \
-    const cudaError_t digits_status_ = (statement);                                         \
-    if (digits_status_ != cudaSuccess)                                                      \
-      ::digits::cuda_fail("CUDA", #statement, __FILE__, __LINE__,                           \
-                          cudaGetErrorString(digits_status_));                              \
+#define DIGITS_CUDA_LIBRARY_CHECK(library, statement)                                        \
+  do {                                                                                       \
+    const auto digits_status_ = (statement);                                                 \
+    if (static_cast<int>(digits_status_) != 0)                                               \
+      ::digits::cuda_check_failed(library, static_cast<int>(digits_status_), #statement,     \
+                                  __FILE__, __LINE__);                                       \
   } while (0)
 
-#define CUBLAS_CHECK(statement)                                                             \
-  do {                                                                                      \
-    const cublasStatus_t digits_status_ = (statement);                                      \
-    if (digits_status_ != CUBLAS_STATUS_SUCCESS)                                            \
-      ::digits::cuda_fail("cuBLAS", #statement, __FILE__, __LINE__,                         \
-                          ::digits::cublas_error_string(digits_status_));                   \
-  } while (0)
+#define CUDA_CHECK(statement) DIGITS_CUDA_LIBRARY_CHECK(::digits::CudaLibrary::runtime, statement)
+#define CUBLAS_CHECK(statement) DIGITS_CUDA_LIBRARY_CHECK(::digits::CudaLibrary::cublas, statement)
+#define CUDNN_CHECK(statement) DIGITS_CUDA_LIBRARY_CHECK(::digits::CudaLibrary::cudnn, statement)
 
-#define CUDNN_CHECK(statement)                                                              \
-  do {                                                                                      \
-    const cudnnStatus_t digits_status_ = (statement);                                       \
-    if (digits_status_ != CUDNN_STATUS_SUCCESS)                                             \
-      ::digits::cuda_fail("cuDNN", #statement, __FILE__, __LINE__,                          \
-                          cudnnGetErrorString(digits_status_));                             \
-  } while (0)
+#define CUDA_CHECK_LAUNCH(kernel) ::digits::cuda_check_launch(kernel, __FILE__, __LINE__)
 
-// A kernel launch: checks the launch configuration (the kernel's own faults surface at the next
-// synchronizing call, also checked).
-#define CUDA_CHECK_LAUNCH() CUDA_CHECK(cudaGetLastError())
+#define CUDA_REQUIRE(condition, launcher)                                             \
+  do {                                                                                \
+    if (!(condition))                                                                 \
+      ::digits::cuda_require_failed(launcher, #condition, __FILE__, __LINE__);        \
+  } while (0)

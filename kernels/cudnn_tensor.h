@@ -7,6 +7,7 @@
 #include <climits>
 #include <cstdint>
 
+#include "core/error.h"
 #include "kernels/cuda_check.h"
 
 namespace digits {

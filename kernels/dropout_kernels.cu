@@ -30,12 +30,12 @@ __global__ void dropout_backward_kernel(int64_t n, const float* mask, const floa
 
 void cuda_dropout_forward(int64_t n, float ratio, uint64_t seed, uint64_t offset, const float* x,
                           float* mask, float* y, cudaStream_t stream) {
-  DIGITS_KERNEL_REQUIRE(ratio >= 0.0f && ratio < 1.0f, "cuda_dropout_forward");
+  CUDA_REQUIRE(ratio >= 0.0f && ratio < 1.0f, "cuda_dropout_forward");
   if (n <= 0) return;
   const float keep_scale = 1.0f / (1.0f - ratio);
   dropout_forward_kernel<<<kernels::elementwise_blocks(n), kThreads, 0, stream>>>(
       n, ratio, keep_scale, seed, offset, x, mask, y);
-  DIGITS_CHECK_LAUNCH("dropout_forward_kernel");
+  CUDA_CHECK_LAUNCH("dropout_forward_kernel");
 }
 
 void cuda_dropout_backward(int64_t n, const float* mask, const float* dy, float* dx,
@@ -43,7 +43,7 @@ void cuda_dropout_backward(int64_t n, const float* mask, const float* dy, float*
   if (n <= 0) return;
   dropout_backward_kernel<<<kernels::elementwise_blocks(n), kThreads, 0, stream>>>(n, mask, dy,
                                                                                   dx);
-  DIGITS_CHECK_LAUNCH("dropout_backward_kernel");
+  CUDA_CHECK_LAUNCH("dropout_backward_kernel");
 }
 
 }  // namespace digits

@@ -81,15 +81,15 @@ __global__ void eltwise_max_backward_kernel(int64_t n, float index, const float*
 
 void cuda_eltwise_forward(EltwiseOp op, int64_t n, int num_inputs, const float* const* xs,
                           const float* coeffs, float* y, float* argmax, cudaStream_t stream) {
-  DIGITS_KERNEL_REQUIRE(num_inputs >= 1, "cuda_eltwise_forward");
-  DIGITS_KERNEL_REQUIRE(op != EltwiseOp::max || argmax != nullptr, "cuda_eltwise_forward");
-  DIGITS_KERNEL_REQUIRE(
+  CUDA_REQUIRE(num_inputs >= 1, "cuda_eltwise_forward");
+  CUDA_REQUIRE(op != EltwiseOp::max || argmax != nullptr, "cuda_eltwise_forward");
+  CUDA_REQUIRE(
       op == EltwiseOp::sum || op == EltwiseOp::prod || op == EltwiseOp::max,
       "cuda_eltwise_forward");
   if (n <= 0) return;
   // A later pass reads y back as the running result, so y must not be one of its inputs.
   for (int k = kCudaEltwiseMaxInputsPerPass; k < num_inputs; ++k)
-    DIGITS_KERNEL_REQUIRE(xs[k] != y, "cuda_eltwise_forward");
+    CUDA_REQUIRE(xs[k] != y, "cuda_eltwise_forward");
   const int blocks = kernels::elementwise_blocks(n);
   for (int first = 0; first < num_inputs; first += kCudaEltwiseMaxInputsPerPass) {
     EltwisePass pass{};
@@ -103,15 +103,15 @@ void cuda_eltwise_forward(EltwiseOp op, int64_t n, int num_inputs, const float* 
     switch (op) {
       case EltwiseOp::sum:
         eltwise_sum_kernel<<<blocks, kThreads, 0, stream>>>(n, pass, y);
-        DIGITS_CHECK_LAUNCH("eltwise_sum_kernel");
+        CUDA_CHECK_LAUNCH("eltwise_sum_kernel");
         break;
       case EltwiseOp::prod:
         eltwise_prod_kernel<<<blocks, kThreads, 0, stream>>>(n, pass, y);
-        DIGITS_CHECK_LAUNCH("eltwise_prod_kernel");
+        CUDA_CHECK_LAUNCH("eltwise_prod_kernel");
         break;
       case EltwiseOp::max:
         eltwise_max_kernel<<<blocks, kThreads, 0, stream>>>(n, pass, y, argmax);
-        DIGITS_CHECK_LAUNCH("eltwise_max_kernel");
+        CUDA_CHECK_LAUNCH("eltwise_max_kernel");
         break;
     }
   }
@@ -120,8 +120,8 @@ void cuda_eltwise_forward(EltwiseOp op, int64_t n, int num_inputs, const float* 
 void cuda_eltwise_backward(EltwiseOp op, int64_t n, int input_index, const float* x,
                            const float* y, const float* dy, float coeff, const float* argmax,
                            float* dx, cudaStream_t stream) {
-  DIGITS_KERNEL_REQUIRE(op != EltwiseOp::max || argmax != nullptr, "cuda_eltwise_backward");
-  DIGITS_KERNEL_REQUIRE(
+  CUDA_REQUIRE(op != EltwiseOp::max || argmax != nullptr, "cuda_eltwise_backward");
+  CUDA_REQUIRE(
       op == EltwiseOp::sum || op == EltwiseOp::prod || op == EltwiseOp::max,
       "cuda_eltwise_backward");
   if (n <= 0) return;
@@ -129,16 +129,16 @@ void cuda_eltwise_backward(EltwiseOp op, int64_t n, int input_index, const float
   switch (op) {
     case EltwiseOp::sum:
       eltwise_sum_backward_kernel<<<blocks, kThreads, 0, stream>>>(n, coeff, dy, dx);
-      DIGITS_CHECK_LAUNCH("eltwise_sum_backward_kernel");
+      CUDA_CHECK_LAUNCH("eltwise_sum_backward_kernel");
       return;
     case EltwiseOp::prod:
       eltwise_prod_backward_kernel<<<blocks, kThreads, 0, stream>>>(n, x, y, dy, dx);
-      DIGITS_CHECK_LAUNCH("eltwise_prod_backward_kernel");
+      CUDA_CHECK_LAUNCH("eltwise_prod_backward_kernel");
       return;
     case EltwiseOp::max:
       eltwise_max_backward_kernel<<<blocks, kThreads, 0, stream>>>(
           n, static_cast<float>(input_index), argmax, dy, dx);
-      DIGITS_CHECK_LAUNCH("eltwise_max_backward_kernel");
+      CUDA_CHECK_LAUNCH("eltwise_max_backward_kernel");
       return;
   }
 }

@@ -7,6 +7,7 @@
 #include <climits>
 
 #include "kernels/cuda_backend.h"
+#include "core/error.h"
 #include "kernels/cuda_check.h"
 
 namespace digits {

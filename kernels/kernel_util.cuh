@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "kernels/kernel_check.h"
+#include "kernels/cuda_check.h"
 
 namespace digits::kernels {
 

@@ -187,12 +187,12 @@ void cuda_softmax_loss_forward(int64_t outer, int64_t channels, int64_t inner, c
   if (positions > 0) {
     softmax_loss_forward_kernel<<<blocks, kThreads, 0, stream>>>(
         outer, channels, inner, prob, label, has_ignore, ignore_label, partials);
-    DIGITS_CHECK_LAUNCH("softmax_loss_forward_kernel");
+    CUDA_CHECK_LAUNCH("softmax_loss_forward_kernel");
   }
   kernels::combine_partials_kernel<<<1, kThreads, 0, stream>>>(
       static_cast<const LossPartial*>(partials), positions > 0 ? blocks : 0, loss_identity(),
       CombineLoss{}, StoreLoss{result});
-  DIGITS_CHECK_LAUNCH("combine_partials_kernel(softmax_loss)");
+  CUDA_CHECK_LAUNCH("combine_partials_kernel(softmax_loss)");
 }
 
 void cuda_softmax_loss_backward(int64_t outer, int64_t channels, int64_t inner,
@@ -202,7 +202,7 @@ void cuda_softmax_loss_backward(int64_t outer, int64_t channels, int64_t inner,
   if (total <= 0) return;
   softmax_loss_backward_kernel<<<kernels::elementwise_blocks(total), kThreads, 0, stream>>>(
       outer, channels, inner, prob, label, has_ignore, ignore_label, scale, dx);
-  DIGITS_CHECK_LAUNCH("softmax_loss_backward_kernel");
+  CUDA_CHECK_LAUNCH("softmax_loss_backward_kernel");
 }
 
 void cuda_accuracy(int64_t outer, int64_t channels, int64_t inner, const float* x,
@@ -216,12 +216,12 @@ void cuda_accuracy(int64_t outer, int64_t channels, int64_t inner, const float* 
   if (positions > 0) {
     accuracy_kernel<<<blocks, kThreads, 0, stream>>>(outer, channels, inner, x, label, top_k,
                                                      has_ignore, ignore_label, partials);
-    DIGITS_CHECK_LAUNCH("accuracy_kernel");
+    CUDA_CHECK_LAUNCH("accuracy_kernel");
   }
   kernels::combine_partials_kernel<<<1, kThreads, 0, stream>>>(
       static_cast<const AccuracyPartial*>(partials), positions > 0 ? blocks : 0,
       accuracy_identity(), CombineAccuracy{}, StoreAccuracy{result});
-  DIGITS_CHECK_LAUNCH("combine_partials_kernel(accuracy)");
+  CUDA_CHECK_LAUNCH("combine_partials_kernel(accuracy)");
 }
 
 }  // namespace digits

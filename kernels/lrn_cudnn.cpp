@@ -4,6 +4,7 @@
 // allows that). cuDNN takes windows of 1..16 channels, k >= 1e-5 and beta >= 0.01; other values
 // are an error here, never a silent fallback.
 #include "kernels/cuda_backend.h"
+#include "core/error.h"
 #include "kernels/cuda_check.h"
 #include "kernels/cudnn_tensor.h"
 

@@ -70,46 +70,46 @@ size_t cuda_reduce_scratch_bytes() { return 64 * 1024; }
 void cuda_set(int64_t n, float value, float* y, cudaStream_t stream) {
   if (n <= 0) return;
   set_kernel<<<kernels::elementwise_blocks(n), kThreads, 0, stream>>>(n, value, y);
-  DIGITS_CHECK_LAUNCH("set_kernel");
+  CUDA_CHECK_LAUNCH("set_kernel");
 }
 
 void cuda_copy(int64_t n, const float* x, float* y, cudaStream_t stream) {
   if (n <= 0 || x == y) return;
-  DIGITS_CHECK_CUDA_CALL(cudaMemcpyAsync(y, x, static_cast<size_t>(n) * sizeof(float),
+  CUDA_CHECK(cudaMemcpyAsync(y, x, static_cast<size_t>(n) * sizeof(float),
                                          cudaMemcpyDeviceToDevice, stream));
 }
 
 void cuda_axpy(int64_t n, float alpha, const float* x, float* y, cudaStream_t stream) {
   if (n <= 0) return;
   axpy_kernel<<<kernels::elementwise_blocks(n), kThreads, 0, stream>>>(n, alpha, x, y);
-  DIGITS_CHECK_LAUNCH("axpy_kernel");
+  CUDA_CHECK_LAUNCH("axpy_kernel");
 }
 
 void cuda_scale(int64_t n, float alpha, float* y, cudaStream_t stream) {
   if (n <= 0) return;
   scale_kernel<<<kernels::elementwise_blocks(n), kThreads, 0, stream>>>(n, alpha, y);
-  DIGITS_CHECK_LAUNCH("scale_kernel");
+  CUDA_CHECK_LAUNCH("scale_kernel");
 }
 
 void cuda_sum_squares(int64_t n, const float* x, double* result, void* scratch,
                       cudaStream_t stream) {
   if (n <= 0) {
-    DIGITS_CHECK_CUDA_CALL(cudaMemsetAsync(result, 0, sizeof(double), stream));
+    CUDA_CHECK(cudaMemsetAsync(result, 0, sizeof(double), stream));
     return;
   }
   auto* partials = static_cast<double*>(scratch);
   const int blocks = kernels::reduce_blocks(n);
   sum_squares_kernel<<<blocks, kThreads, 0, stream>>>(n, x, partials);
-  DIGITS_CHECK_LAUNCH("sum_squares_kernel");
+  CUDA_CHECK_LAUNCH("sum_squares_kernel");
   kernels::combine_partials_kernel<<<1, kThreads, 0, stream>>>(
       static_cast<const double*>(partials), blocks, 0.0, kernels::Add{}, StoreDouble{result});
-  DIGITS_CHECK_LAUNCH("combine_partials_kernel(sum_squares)");
+  CUDA_CHECK_LAUNCH("combine_partials_kernel(sum_squares)");
 }
 
 void cuda_copy_2d(int64_t rows, int64_t cols, const float* src, int64_t src_stride, float* dst,
                   int64_t dst_stride, cudaStream_t stream) {
   if (rows <= 0 || cols <= 0) return;
-  DIGITS_CHECK_CUDA_CALL(cudaMemcpy2DAsync(
+  CUDA_CHECK(cudaMemcpy2DAsync(
       dst, static_cast<size_t>(dst_stride) * sizeof(float), src,
       static_cast<size_t>(src_stride) * sizeof(float), static_cast<size_t>(cols) * sizeof(float),
       static_cast<size_t>(rows), cudaMemcpyDeviceToDevice, stream));
@@ -121,16 +121,16 @@ void cuda_add_bias(int64_t outer, int64_t channels, int64_t inner, const float* 
   if (total <= 0) return;
   add_bias_kernel<<<kernels::elementwise_blocks(total), kThreads, 0, stream>>>(total, channels,
                                                                               inner, bias, y);
-  DIGITS_CHECK_LAUNCH("add_bias_kernel");
+  CUDA_CHECK_LAUNCH("add_bias_kernel");
 }
 
 void cuda_bias_backward(int64_t outer, int64_t channels, int64_t inner, const float* dy,
                         float* dbias, cudaStream_t stream) {
   if (channels <= 0) return;
-  DIGITS_KERNEL_REQUIRE(channels < (int64_t(1) << 31), "cuda_bias_backward");
+  CUDA_REQUIRE(channels < (int64_t(1) << 31), "cuda_bias_backward");
   bias_backward_kernel<<<static_cast<unsigned>(channels), kThreads, 0, stream>>>(
       outer, channels, inner, dy, dbias);
-  DIGITS_CHECK_LAUNCH("bias_backward_kernel");
+  CUDA_CHECK_LAUNCH("bias_backward_kernel");
 }
 
 }  // namespace digits

@@ -123,10 +123,10 @@ __global__ void pool_backward_kernel(PoolDims d, const float* x, const float* dy
 }
 
 void check_shape(const PoolShape& s, const char* launcher) {
-  DIGITS_KERNEL_REQUIRE(s.kh >= 1 && s.kw >= 1 && s.sh >= 1 && s.sw >= 1 && s.ph >= 0 &&
-                            s.pw >= 0 && s.ph < s.kh && s.pw < s.kw,
-                        launcher);
-  DIGITS_KERNEL_REQUIRE(s.out_h() >= 1 && s.out_w() >= 1, launcher);
+  CUDA_REQUIRE(s.kh >= 1 && s.kw >= 1 && s.sh >= 1 && s.sw >= 1 && s.ph >= 0 && s.pw >= 0 &&
+                   s.ph < s.kh && s.pw < s.kw,
+               launcher);
+  CUDA_REQUIRE(s.out_h() >= 1 && s.out_w() >= 1, launcher);
 }
 
 }  // namespace
@@ -138,7 +138,7 @@ void cuda_pool_forward(const PoolShape& s, const float* x, float* y, float* mask
   const int64_t total = d.planes * d.oh * d.ow;
   if (total == 0) return;
   pool_forward_kernel<<<elementwise_blocks(total), kThreads, 0, stream>>>(d, x, y, mask);
-  DIGITS_CHECK_LAUNCH("pool_forward_kernel");
+  CUDA_CHECK_LAUNCH("pool_forward_kernel");
 }
 
 void cuda_pool_backward(const PoolShape& s, const float* x, const float* dy, const float* mask,
@@ -148,7 +148,7 @@ void cuda_pool_backward(const PoolShape& s, const float* x, const float* dy, con
   const int64_t total = d.planes * d.h * d.w;
   if (total == 0) return;
   pool_backward_kernel<<<elementwise_blocks(total), kThreads, 0, stream>>>(d, x, dy, mask, dx);
-  DIGITS_CHECK_LAUNCH("pool_backward_kernel");
+  CUDA_CHECK_LAUNCH("pool_backward_kernel");
 }
 
 }  // namespace digits

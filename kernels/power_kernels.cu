@@ -46,7 +46,7 @@ void cuda_power_forward(int64_t n, float power, float scale, float shift, const 
   if (n <= 0) return;
   power_forward_kernel<<<kernels::elementwise_blocks(n), kThreads, 0, stream>>>(n, power, scale,
                                                                                shift, x, y);
-  DIGITS_CHECK_LAUNCH("power_forward_kernel");
+  CUDA_CHECK_LAUNCH("power_forward_kernel");
 }
 
 void cuda_power_backward(int64_t n, float power, float scale, float shift, const float* x,
@@ -54,7 +54,7 @@ void cuda_power_backward(int64_t n, float power, float scale, float shift, const
   if (n <= 0) return;
   power_backward_kernel<<<kernels::elementwise_blocks(n), kThreads, 0, stream>>>(
       n, power, scale, shift, x, dy, dx);
-  DIGITS_CHECK_LAUNCH("power_backward_kernel");
+  CUDA_CHECK_LAUNCH("power_backward_kernel");
 }
 
 }  // namespace digits

@@ -35,16 +35,15 @@ __global__ void transform_batch_kernel(CudaBatchTransform t, int64_t total, cons
 void cuda_transform_batch(const CudaBatchTransform& t, const uint8_t* pixels,
                           const int32_t* crop_y, const int32_t* crop_x, const uint8_t* mirror,
                           float* out, cudaStream_t stream) {
-  DIGITS_KERNEL_REQUIRE(t.channels >= 1 && t.height >= 1 && t.width >= 1,
-                        "cuda_transform_batch");
-  DIGITS_KERNEL_REQUIRE(t.out_height >= 1 && t.out_height <= t.height && t.out_width >= 1 &&
-                            t.out_width <= t.width,
-                        "cuda_transform_batch");
+  CUDA_REQUIRE(t.channels >= 1 && t.height >= 1 && t.width >= 1, "cuda_transform_batch");
+  CUDA_REQUIRE(t.out_height >= 1 && t.out_height <= t.height && t.out_width >= 1 &&
+                   t.out_width <= t.width,
+               "cuda_transform_batch");
   const int64_t total = t.batch * t.channels * t.out_height * t.out_width;
   if (total <= 0) return;
   transform_batch_kernel<<<kernels::elementwise_blocks(total), kThreads, 0, stream>>>(
       t, total, pixels, crop_y, crop_x, mirror, out);
-  DIGITS_CHECK_LAUNCH("transform_batch_kernel");
+  CUDA_CHECK_LAUNCH("transform_batch_kernel");
 }
 
 }  // namespace digits

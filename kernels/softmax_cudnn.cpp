@@ -1,6 +1,7 @@
 // Softmax over channels through cuDNN: x viewed as (outer, channels, inner, 1), cuDNN's channel
 // mode, its "accurate" algorithm (subtracts the max first, as the CPU backend).
 #include "kernels/cuda_backend.h"
+#include "core/error.h"
 #include "kernels/cuda_check.h"
 #include "kernels/cudnn_tensor.h"
 

@@ -97,36 +97,36 @@ __global__ void adam_kernel(int64_t n, float rate, float beta1, float beta2, flo
 void cuda_solver_update(const SolverStep& s, int64_t n, float* w, float* g, float* h1, float* h2,
                         cudaStream_t stream) {
   if (n <= 0) return;
-  DIGITS_KERNEL_REQUIRE(w && g && h1, "cuda_solver_update");
+  CUDA_REQUIRE(w && g && h1, "cuda_solver_update");
   const int blocks = kernels::elementwise_blocks(n);
   switch (s.type) {
     case SolverType::sgd:
       sgd_kernel<<<blocks, kThreads, 0, stream>>>(n, s.lr, s.momentum, s.weight_decay, w, g, h1);
-      DIGITS_CHECK_LAUNCH("sgd_kernel");
+      CUDA_CHECK_LAUNCH("sgd_kernel");
       return;
     case SolverType::nesterov:
       nesterov_kernel<<<blocks, kThreads, 0, stream>>>(n, s.lr, s.momentum, s.weight_decay, w, g,
                                                        h1);
-      DIGITS_CHECK_LAUNCH("nesterov_kernel");
+      CUDA_CHECK_LAUNCH("nesterov_kernel");
       return;
     case SolverType::adagrad:
       adagrad_kernel<<<blocks, kThreads, 0, stream>>>(n, s.lr, s.delta, s.weight_decay, w, g, h1);
-      DIGITS_CHECK_LAUNCH("adagrad_kernel");
+      CUDA_CHECK_LAUNCH("adagrad_kernel");
       return;
     case SolverType::rmsprop:
       rmsprop_kernel<<<blocks, kThreads, 0, stream>>>(n, s.lr, s.delta, s.weight_decay,
                                                       s.rms_decay, w, g, h1);
-      DIGITS_CHECK_LAUNCH("rmsprop_kernel");
+      CUDA_CHECK_LAUNCH("rmsprop_kernel");
       return;
     case SolverType::adadelta:
-      DIGITS_KERNEL_REQUIRE(h2 != nullptr, "cuda_solver_update(adadelta)");
+      CUDA_REQUIRE(h2 != nullptr, "cuda_solver_update(adadelta)");
       adadelta_kernel<<<blocks, kThreads, 0, stream>>>(n, s.lr, s.delta, s.weight_decay,
                                                        s.momentum, w, g, h1, h2);
-      DIGITS_CHECK_LAUNCH("adadelta_kernel");
+      CUDA_CHECK_LAUNCH("adadelta_kernel");
       return;
     case SolverType::adam: {
-      DIGITS_KERNEL_REQUIRE(h2 != nullptr, "cuda_solver_update(adam)");
-      DIGITS_KERNEL_REQUIRE(s.t >= 1, "cuda_solver_update(adam)");
+      CUDA_REQUIRE(h2 != nullptr, "cuda_solver_update(adam)");
+      CUDA_REQUIRE(s.t >= 1, "cuda_solver_update(adam)");
       // Bias correction in double, exactly as the CPU computes it.
       const double t = static_cast<double>(s.t);
       const float correction =
@@ -135,11 +135,11 @@ void cuda_solver_update(const SolverStep& s, int64_t n, float* w, float* g, floa
       const float rate = s.lr * correction;
       adam_kernel<<<blocks, kThreads, 0, stream>>>(n, rate, s.momentum, s.momentum2, s.delta,
                                                    s.weight_decay, w, g, h1, h2);
-      DIGITS_CHECK_LAUNCH("adam_kernel");
+      CUDA_CHECK_LAUNCH("adam_kernel");
       return;
     }
   }
-  DIGITS_KERNEL_REQUIRE(false && "unknown solver type", "cuda_solver_update");
+  CUDA_REQUIRE(false && "unknown solver type", "cuda_solver_update");
 }
 
 }  // namespace digits
