@@ -23,6 +23,7 @@
 #include "core/rng.h"
 #include "nn/net.h"
 #include "nn/net_spec.h"
+#include "tool_common.h"
 
 using namespace digits;
 
@@ -300,13 +301,5 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const Error& e) {
-    std::fprintf(stderr, "bench-engine: %s\n", e.what());
-    return static_cast<int>(e.code());
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench-engine: %s\n", e.what());
-    return 1;
-  }
+  return digits::run_tool("bench-engine", [&] { return run(argc, argv); });
 }

@@ -24,6 +24,7 @@
 #include "nn/net.h"
 #include "nn/net_spec.h"
 #include "train/solver.h"
+#include "tool_common.h"
 
 using namespace digits;
 
@@ -94,13 +95,5 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const Error& e) {
-    std::fprintf(stderr, "bench-train-step: %s\n", e.what());
-    return static_cast<int>(e.code());
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench-train-step: %s\n", e.what());
-    return 1;
-  }
+  return digits::run_tool("bench-train-step", [&] { return run(argc, argv); });
 }
