@@ -2,11 +2,14 @@
 // of ones and a bias of zeros. Caffe's semantics match cuDNN's: batch statistics with the biased
 // variance for normalizing, the unbiased one for the running variance, running = momentum *
 // running + (1 - momentum) * batch (cuDNN's exponentialAverageFactor is 1 - momentum), and the
-// saved inverse standard deviation 1/sqrt(var + eps).
+// saved inverse standard deviation 1/sqrt(var + eps) (cuDNN calls it the saved inverse variance;
+// it is the inverse standard deviation). One value per channel (n * spatial = 1) goes to our own
+// kernels instead (batchnorm_kernels.cu): there the CPU uses the biased variance.
 // The layer never passes aliased x/y or dy/dx here (it copies when running in place).
 #include "kernels/cuda_backend.h"
 #include "core/error.h"
 #include "kernels/cuda_check.h"
+#include "kernels/cuda_kernels.h"
 #include "kernels/cudnn_tensor.h"
 
 namespace digits {
@@ -15,10 +18,14 @@ void CudaBackend::batchnorm_forward_train(int64_t n, int64_t c, int64_t spatial,
                                           float momentum, const float* x, float* y,
                                           float* running_mean, float* running_var,
                                           float* save_mean, float* save_invstd) {
-  DIGITS_CHECK(n * spatial > 1, "batchnorm over {} value(s) per channel (n={}, spatial={}): "
-               "the unbiased variance needs two", n * spatial, n, spatial);
+  DIGITS_CHECK(n * spatial > 0, "batchnorm over an empty batch (n={}, spatial={})", n, spatial);
   DIGITS_CHECK(eps >= CUDNN_BN_MIN_EPSILON, "batchnorm: eps {} below cuDNN's minimum {}", eps,
                CUDNN_BN_MIN_EPSILON);
+  if (n * spatial == 1) {  // cuDNN's running variance would be 0/0 (see cuda_kernels.h)
+    cuda_batchnorm_single_forward_train(c, eps, momentum, x, y, running_mean, running_var,
+                                        save_mean, save_invstd, stream_);
+    return;
+  }
   CudnnTensor data(n, c, spatial, 1, "batchnorm_forward_train");
   CudnnTensor channels(1, c, 1, 1, "batchnorm_forward_train");
   const float* gamma = ones(c);
@@ -50,6 +57,11 @@ void CudaBackend::batchnorm_forward_inference(int64_t n, int64_t c, int64_t spat
 void CudaBackend::batchnorm_backward(int64_t n, int64_t c, int64_t spatial, const float* x,
                                      const float* dy, const float* save_mean,
                                      const float* save_invstd, float* dx) {
+  DIGITS_CHECK(n * spatial > 0, "batchnorm over an empty batch (n={}, spatial={})", n, spatial);
+  if (n * spatial == 1) {
+    cuda_batchnorm_single_backward(c, x, dy, save_mean, save_invstd, dx, stream_);
+    return;
+  }
   CudnnTensor data(n, c, spatial, 1, "batchnorm_backward");
   CudnnTensor channels(1, c, 1, 1, "batchnorm_backward");
   const float* gamma = ones(c);

@@ -118,6 +118,19 @@ void cuda_channel_scale_backward(int64_t n, int64_t c, int64_t spatial, const fl
                                  const float* gamma, const float* dy, float* dx, float* dgamma,
                                  float* dbeta, cudaStream_t stream);
 
+// ---- batch norm over one value per channel (batchnorm_kernels.cu) ---------------------------
+// The CUDA backend's batch norm is cuDNN's, except for n * spatial = 1, where cuDNN's running
+// variance would be 0/0 (its unbiased factor m / (m - 1)) and the CPU backend uses the biased
+// variance. These do the CPU's arithmetic for m = 1, bit for bit. x, y, dy, dx: (c) values.
+// Same `=` rules as Backend::batchnorm_forward_train / batchnorm_backward.
+void cuda_batchnorm_single_forward_train(int64_t c, float eps, float momentum, const float* x,
+                                         float* y, float* running_mean, float* running_var,
+                                         float* save_mean, float* save_invstd,
+                                         cudaStream_t stream);
+void cuda_batchnorm_single_backward(int64_t c, const float* x, const float* dy,
+                                    const float* save_mean, const float* save_invstd, float* dx,
+                                    cudaStream_t stream);
+
 // ---- solver updates (solver_kernels.cu) -------------------------------------------------------
 // One fused kernel per solver, Caffe's formulas exactly as backend/cpu/solver_cpu.cpp. h2 is
 // needed by adadelta and adam only. g is left holding g + weight_decay * w.

@@ -62,4 +62,32 @@ TEST_CASE("cuda batch norm matches the CPU backend: train, inference, backward")
   }
 }
 
+TEST_CASE("cuda batch norm over one value per channel is the CPU's, bit for bit") {
+  // n * spatial = 1: cuDNN's unbiased running variance would be 0/0; both backends use the
+  // biased variance (0) there, y = 0 and dx = 0, and the same float and double operations.
+  Backend& gpu = backend_for("gpu:0");
+  Backend& cpu = cpu_backend();
+  Rng rng(83);
+  const int64_t c = 37;
+  const float eps = 1e-5f, momentum = 0.999f;
+  const auto x = random_floats(c, rng, -1.0f, 3.0f), dy = random_floats(c, rng);
+  const auto rmean0 = random_floats(c, rng), rvar0 = random_floats(c, rng, 0.5f, 2.0f);
+  std::vector<float> y(c), dx(c), rmean = rmean0, rvar = rvar0, smean(c), sinv(c);
+  DeviceArray<float> gx(x), gy(c), gdy(dy), gdx(c), grmean(rmean0), grvar(rvar0), gsmean(c),
+      gsinv(c);
+  cpu.batchnorm_forward_train(1, c, 1, eps, momentum, x.data(), y.data(), rmean.data(),
+                              rvar.data(), smean.data(), sinv.data());
+  gpu.batchnorm_forward_train(1, c, 1, eps, momentum, gx.get(), gy.get(), grmean.get(),
+                              grvar.get(), gsmean.get(), gsinv.get());
+  check_close("one value: train y", gy.host(), y, 0);
+  check_close("one value: saved mean", gsmean.host(), smean, 0);
+  check_close("one value: saved inverse std", gsinv.host(), sinv, 0);
+  check_close("one value: running mean", grmean.host(), rmean, 0);
+  check_close("one value: running variance", grvar.host(), rvar, 0);
+  for (float v : gy.host()) CHECK(v == 0.0f);
+  cpu.batchnorm_backward(1, c, 1, x.data(), dy.data(), smean.data(), sinv.data(), dx.data());
+  gpu.batchnorm_backward(1, c, 1, gx.get(), gdy.get(), gsmean.get(), gsinv.get(), gdx.get());
+  check_close("one value: backward", gdx.host(), dx, 0);
+}
+
 #endif  // DIGITS_HAVE_CUDA
