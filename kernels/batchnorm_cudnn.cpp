@@ -10,9 +10,18 @@
 #include "core/error.h"
 #include "kernels/cuda_check.h"
 #include "kernels/cuda_kernels.h"
-#include "kernels/cudnn_tensor.h"
 
 namespace digits {
+
+CudaBackend::BatchNormArgs CudaBackend::batchnorm_args(int64_t n, int64_t c, int64_t spatial,
+                                                       const char* op) {
+  BatchNormArgs args;
+  args.data = tensor_descriptor(n, c, spatial, 1, op);
+  args.channels = tensor_descriptor(1, c, 1, 1, op);
+  args.gamma = ones(c);
+  args.beta = zeros(c);
+  return args;
+}
 
 void CudaBackend::batchnorm_forward_train(int64_t n, int64_t c, int64_t spatial, float eps,
                                           float momentum, const float* x, float* y,
@@ -26,14 +35,11 @@ void CudaBackend::batchnorm_forward_train(int64_t n, int64_t c, int64_t spatial,
                                         save_mean, save_invstd, stream_);
     return;
   }
-  CudnnTensor data(n, c, spatial, 1, "batchnorm_forward_train");
-  CudnnTensor channels(1, c, 1, 1, "batchnorm_forward_train");
-  const float* gamma = ones(c);
-  const float* beta = zeros(c);
+  const BatchNormArgs a = batchnorm_args(n, c, spatial, "batchnorm_forward_train");
   const float one = 1.0f, zero = 0.0f;
   CUDNN_CHECK(cudnnBatchNormalizationForwardTraining(
-      cudnn_, CUDNN_BATCHNORM_SPATIAL, &one, &zero, data, x, data, y, channels, gamma, beta,
-      1.0 - static_cast<double>(momentum), running_mean, running_var, eps, save_mean,
+      cudnn_, CUDNN_BATCHNORM_SPATIAL, &one, &zero, a.data, x, a.data, y, a.channels, a.gamma,
+      a.beta, 1.0 - static_cast<double>(momentum), running_mean, running_var, eps, save_mean,
       save_invstd));
 }
 
@@ -42,14 +48,11 @@ void CudaBackend::batchnorm_forward_inference(int64_t n, int64_t c, int64_t spat
                                               const float* running_var, float* y) {
   DIGITS_CHECK(eps >= CUDNN_BN_MIN_EPSILON, "batchnorm: eps {} below cuDNN's minimum {}", eps,
                CUDNN_BN_MIN_EPSILON);
-  CudnnTensor data(n, c, spatial, 1, "batchnorm_forward_inference");
-  CudnnTensor channels(1, c, 1, 1, "batchnorm_forward_inference");
-  const float* gamma = ones(c);
-  const float* beta = zeros(c);
+  const BatchNormArgs a = batchnorm_args(n, c, spatial, "batchnorm_forward_inference");
   const float one = 1.0f, zero = 0.0f;
-  CUDNN_CHECK(cudnnBatchNormalizationForwardInference(cudnn_, CUDNN_BATCHNORM_SPATIAL, &one, &zero,
-                                                      data, x, data, y, channels, gamma, beta,
-                                                      running_mean, running_var, eps));
+  CUDNN_CHECK(cudnnBatchNormalizationForwardInference(
+      cudnn_, CUDNN_BATCHNORM_SPATIAL, &one, &zero, a.data, x, a.data, y, a.channels, a.gamma,
+      a.beta, running_mean, running_var, eps));
 }
 
 // dx = invstd * (dy - mean(dy) - xhat * mean(dy * xhat)), `=`. cuDNN also produces the scale
@@ -62,17 +65,16 @@ void CudaBackend::batchnorm_backward(int64_t n, int64_t c, int64_t spatial, cons
     cuda_batchnorm_single_backward(c, x, dy, save_mean, save_invstd, dx, stream_);
     return;
   }
-  CudnnTensor data(n, c, spatial, 1, "batchnorm_backward");
-  CudnnTensor channels(1, c, 1, 1, "batchnorm_backward");
-  const float* gamma = ones(c);
+  const BatchNormArgs a = batchnorm_args(n, c, spatial, "batchnorm_backward");
   float* discarded = static_cast<float*>(
       scratch(2 * static_cast<size_t>(c) * sizeof(float), "batchnorm parameter gradients"));
   const float one = 1.0f, zero = 0.0f;
   // eps is not used when the saved mean and inverse std are given (cuDNN's documentation);
   // the minimum is passed because the interface does not carry the forward's eps.
   CUDNN_CHECK(cudnnBatchNormalizationBackward(
-      cudnn_, CUDNN_BATCHNORM_SPATIAL, &one, &zero, &one, &zero, data, x, data, dy, data, dx,
-      channels, gamma, discarded, discarded + c, CUDNN_BN_MIN_EPSILON, save_mean, save_invstd));
+      cudnn_, CUDNN_BATCHNORM_SPATIAL, &one, &zero, &one, &zero, a.data, x, a.data, dy, a.data,
+      dx, a.channels, a.gamma, discarded, discarded + c, CUDNN_BN_MIN_EPSILON, save_mean,
+      save_invstd));
 }
 
 }  // namespace digits

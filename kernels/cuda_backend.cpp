@@ -63,6 +63,8 @@ CudaBackend::CudaBackend(int device_index) : device_index_(device_index) {
 // at process exit the driver may already be shutting down.
 CudaBackend::~CudaBackend() {
   conv_plans_.clear();
+  tensor_descriptors_.clear();
+  lrn_descriptors_.clear();
   if (scratch_) cudaFree(scratch_);
   if (staging_) cudaFreeHost(staging_);
   if (result_) cudaFreeHost(result_);

@@ -8,6 +8,7 @@
 //   kernels/pool_cuda.cu         pooling (Caffe's ceil rule and divisor, which cuDNN lacks)
 //   kernels/activation_cuda.cu   activations (backward from y alone, as the CPU's)
 //   kernels/lrn_cudnn.cpp, softmax_cudnn.cpp, batchnorm_cudnn.cpp
+//   kernels/cudnn_descriptors.cpp  the cuDNN descriptors those three use, made once per shape
 //
 // Every op is enqueued on the backend's one stream, in order, so ops need no synchronization
 // between them; ops that return a number to the host synchronize. The stream is a blocking
@@ -18,12 +19,14 @@
 #include <cuda_runtime.h>
 #include <cudnn.h>
 
+#include <array>
 #include <map>
 #include <memory>
 #include <string>
 #include <tuple>
 
 #include "backend/backend.h"
+#include "kernels/cudnn_descriptors.h"
 
 namespace digits {
 
@@ -136,6 +139,22 @@ class CudaBackend final : public Backend {
   const float* ones(int64_t c);
   const float* zeros(int64_t c);
 
+  // The cuDNN descriptor of a 4-D float NCHW tensor, and of an LRN parameter set, made on first
+  // use and kept (cudnn_descriptors.cpp): the ops made of one cuDNN call (softmax, LRN, batch
+  // norm) look theirs up here instead of building them per call.
+  cudnnTensorDescriptor_t tensor_descriptor(int64_t n, int64_t c, int64_t h, int64_t w,
+                                            const char* op);
+  cudnnLRNDescriptor_t lrn_descriptor(const LrnParams& p, const char* op);
+
+  // What every cuDNN batch norm call takes: the (n, c, spatial, 1) data and (1, c, 1, 1)
+  // parameter descriptors, and a scale of ones and a bias of zeros (Caffe's BatchNorm has no
+  // affine part) (batchnorm_cudnn.cpp).
+  struct BatchNormArgs {
+    cudnnTensorDescriptor_t data, channels;
+    const float *gamma, *beta;
+  };
+  BatchNormArgs batchnorm_args(int64_t n, int64_t c, int64_t spatial, const char* op);
+
   struct ConvPlan;  // descriptors and chosen algorithms for one ConvShape (conv_cudnn.cpp)
   struct ConvPlanDeleter {
     void operator()(ConvPlan* plan) const;  // defined where ConvPlan is complete
@@ -166,6 +185,9 @@ class CudaBackend final : public Backend {
                       int64_t, int64_t, int64_t, int64_t, int64_t, int64_t>,
            std::unique_ptr<ConvPlan, ConvPlanDeleter>>
       conv_plans_;
+  std::map<std::array<int64_t, 4>, std::unique_ptr<CudnnTensorDescriptor>> tensor_descriptors_;
+  // Keyed by local size and the bits of alpha, beta, k.
+  std::map<std::array<uint32_t, 4>, std::unique_ptr<CudnnLrnDescriptor>> lrn_descriptors_;
 };
 
 }  // namespace digits

@@ -1,9 +1,7 @@
 // Softmax over channels through cuDNN: x viewed as (outer, channels, inner, 1), cuDNN's channel
 // mode, its "accurate" algorithm (subtracts the max first, as the CPU backend).
 #include "kernels/cuda_backend.h"
-#include "core/error.h"
 #include "kernels/cuda_check.h"
-#include "kernels/cudnn_tensor.h"
 
 namespace digits {
 
@@ -11,7 +9,8 @@ namespace digits {
 void CudaBackend::softmax_forward(int64_t outer, int64_t channels, int64_t inner, const float* x,
                                   float* y) {
   if (outer * channels * inner == 0) return;
-  CudnnTensor desc(outer, channels, inner, 1, "softmax_forward");
+  const cudnnTensorDescriptor_t desc =
+      tensor_descriptor(outer, channels, inner, 1, "softmax_forward");
   const float one = 1.0f, zero = 0.0f;
   CUDNN_CHECK(cudnnSoftmaxForward(cudnn_, CUDNN_SOFTMAX_ACCURATE, CUDNN_SOFTMAX_MODE_CHANNEL, &one,
                                   desc, x, &zero, desc, y));
@@ -21,7 +20,8 @@ void CudaBackend::softmax_forward(int64_t outer, int64_t channels, int64_t inner
 void CudaBackend::softmax_backward(int64_t outer, int64_t channels, int64_t inner, const float* y,
                                    const float* dy, float* dx) {
   if (outer * channels * inner == 0) return;
-  CudnnTensor desc(outer, channels, inner, 1, "softmax_backward");
+  const cudnnTensorDescriptor_t desc =
+      tensor_descriptor(outer, channels, inner, 1, "softmax_backward");
   const float one = 1.0f, zero = 0.0f;
   CUDNN_CHECK(cudnnSoftmaxBackward(cudnn_, CUDNN_SOFTMAX_ACCURATE, CUDNN_SOFTMAX_MODE_CHANNEL,
                                    &one, desc, y, desc, dy, &zero, desc, dx));
