@@ -462,16 +462,20 @@ int Trainer::run(bool resuming, int64_t stop_after) {
     }
     loss /= acc;
     window_images += plan_.batch_size * acc;
-    if (!std::isfinite(loss)) {
-      std::string message = fmt::format("loss is {} at iteration {}: training diverged (lower "
-                                        "solver.base_lr?); the last good snapshot is kept",
-                                        loss, it);
+    auto stop_diverged = [&](const std::string& what) {
+      std::string message = fmt::format("{}: training diverged (lower solver.base_lr?); the last "
+                                        "good snapshot is kept", what);
       set_status("error", it, message);
       log_->note(message);
       fail_runtime("{}", message);
-    }
+    };
+    if (!std::isfinite(loss)) stop_diverged(fmt::format("loss is {} at iteration {}", loss, it));
     double lr = learning_rate(plan_.solver.lr_policy, plan_.solver.base_lr, it, plan_.total_iterations);
     solver_->step(it, acc);
+    // A step can overflow the weights while the loss stays finite (a softmax loss saturates at
+    // -log(FLT_MIN)): checked every iteration, so a diverged run stops at once, not at its next
+    // snapshot. One pass over the weights: small beside forward and backward.
+    if (!all_finite(*train_net_)) stop_diverged(fmt::format("weights are not finite after iteration {}", it));
     int64_t done = it + 1;
     double epoch = epoch_at(done);
 

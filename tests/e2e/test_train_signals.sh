@@ -36,6 +36,10 @@ expect_status 1 "$DIGITS_BIN"/digits-train --dataset ds --network mlp.yaml --set
   --set solver.base_lr=1e30 --set solver.lr_policy=fixed -o nan
 expect_in nan/status.yaml "state: error"
 expect_in err "iteration"
+# One step at 1e30 overflows the weights (the loss may stay finite, saturated): the run stops at
+# that very iteration, not at its next snapshot.
+diverged_at=$(grep -oE "(at|after) iteration [0-9]+" err | head -1 | grep -oE "[0-9]+$" || true)
+[ -n "$diverged_at" ] && [ "$diverged_at" -le 1 ] || { cat err >&2; fail "diverged at iteration '$diverged_at', expected 0 or 1"; }
 for f in nan/snapshots/*.safetensors; do
   [ -e "$f" ] || continue
   "$PY" - "$f" <<'PYEOF'
