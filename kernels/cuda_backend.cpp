@@ -54,8 +54,7 @@ CudaBackend::CudaBackend(int device_index) : device_index_(device_index) {
   CUDNN_CHECK(cudnnCreate(&cudnn_));
   CUDNN_CHECK(cudnnSetStream(cudnn_, stream_));
   CUDA_CHECK(cudaEventCreateWithFlags(&upload_done_, cudaEventDisableTiming));
-  static_assert(sizeof(CudaLossResult) <= kResultBytes && sizeof(CudaAccuracyResult) <=
-                kResultBytes && sizeof(double) <= kResultBytes);
+  static_assert(sizeof(CudaLabelResult) <= kResultBytes && sizeof(double) <= kResultBytes);
   CUDA_CHECK(cudaMallocHost(&result_, kResultBytes));
 }
 
@@ -192,25 +191,35 @@ void CudaBackend::power_backward(int64_t n, float power, float scale, float shif
   cuda_power_backward(n, power, scale, shift, x, y, dy, dx, stream_);
 }
 
-// The loss and accuracy kernels count malformed labels instead of reading out of bounds; the
-// first one is reported here as the CPU backend reports it (Error data).
+// The loss and accuracy kernels count malformed labels instead of reading out of bounds: the
+// reduction's result comes back to the host (the one copy these ops make), and the first bad
+// label is reported as the CPU backend reports it (Error data). `launch(result, scratch)`
+// enqueues the reduction.
+template <typename Launch>
+CudaLabelResult CudaBackend::label_result(const char* op, int64_t channels, Launch launch) {
+  const size_t reduce = cuda_reduce_scratch_bytes();
+  char* base = static_cast<char*>(scratch(reduce + sizeof(CudaLabelResult), op));
+  auto* device_result = reinterpret_cast<CudaLabelResult*>(base + reduce);
+  launch(device_result, base);
+  CUDA_CHECK(cudaMemcpyAsync(result_, device_result, sizeof(CudaLabelResult),
+                             cudaMemcpyDeviceToHost, stream_));
+  synchronize();
+  CudaLabelResult r;
+  std::memcpy(&r, result_, sizeof(r));
+  if (r.bad_labels > 0)
+    fail_data("cuda backend: {}: label {} at position {} is not a class index in [0, {})", op,
+              r.first_bad_label, r.first_bad, channels);
+  return r;
+}
+
 double CudaBackend::softmax_loss_forward(int64_t outer, int64_t channels, int64_t inner,
                                          const float* prob, const float* label, bool has_ignore,
                                          int ignore_label, int64_t* valid) {
-  const size_t reduce = cuda_reduce_scratch_bytes();
-  char* base = static_cast<char*>(scratch(reduce + sizeof(CudaLossResult), "softmax loss"));
-  auto* device_result = reinterpret_cast<CudaLossResult*>(base + reduce);
-  cuda_softmax_loss_forward(outer, channels, inner, prob, label, has_ignore, ignore_label,
-                            device_result, base, stream_);
-  CUDA_CHECK(cudaMemcpyAsync(result_, device_result, sizeof(CudaLossResult),
-                             cudaMemcpyDeviceToHost, stream_));
-  synchronize();
-  CudaLossResult r;
-  std::memcpy(&r, result_, sizeof(r));
-  if (r.bad_labels > 0)
-    fail_data("cuda backend: softmax_loss_forward: label {} at position {} is not a class index "
-              "in [0, {})",
-              r.first_bad_label, r.first_bad, channels);
+  const CudaLabelResult r =
+      label_result("softmax_loss_forward", channels, [&](CudaLabelResult* result, void* work) {
+        cuda_softmax_loss_forward(outer, channels, inner, prob, label, has_ignore, ignore_label,
+                                  result, work, stream_);
+      });
   *valid = r.valid;
   return r.loss;
 }
@@ -225,19 +234,11 @@ void CudaBackend::softmax_loss_backward(int64_t outer, int64_t channels, int64_t
 void CudaBackend::accuracy(int64_t outer, int64_t channels, int64_t inner, const float* x,
                            const float* label, int top_k, bool has_ignore, int ignore_label,
                            int64_t* correct, int64_t* valid) {
-  const size_t reduce = cuda_reduce_scratch_bytes();
-  char* base = static_cast<char*>(scratch(reduce + sizeof(CudaAccuracyResult), "accuracy"));
-  auto* device_result = reinterpret_cast<CudaAccuracyResult*>(base + reduce);
-  cuda_accuracy(outer, channels, inner, x, label, top_k, has_ignore, ignore_label, device_result,
-                base, stream_);
-  CUDA_CHECK(cudaMemcpyAsync(result_, device_result, sizeof(CudaAccuracyResult),
-                             cudaMemcpyDeviceToHost, stream_));
-  synchronize();
-  CudaAccuracyResult r;
-  std::memcpy(&r, result_, sizeof(r));
-  if (r.bad_labels > 0)
-    fail_data("cuda backend: accuracy: label {} at position {} is not a class index in [0, {})",
-              r.first_bad_label, r.first_bad, channels);
+  const CudaLabelResult r =
+      label_result("accuracy", channels, [&](CudaLabelResult* result, void* work) {
+        cuda_accuracy(outer, channels, inner, x, label, top_k, has_ignore, ignore_label, result,
+                      work, stream_);
+      });
   *correct = r.correct;
   *valid = r.valid;
 }

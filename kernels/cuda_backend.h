@@ -30,6 +30,8 @@
 
 namespace digits {
 
+struct CudaLabelResult;  // kernels/cuda_kernels.h
+
 // True when the CUDA runtime finds a usable device; otherwise false and why (no driver, no
 // device, CUDA_VISIBLE_DEVICES empty). Never throws.
 bool cuda_probe(std::string* why);
@@ -135,6 +137,10 @@ class CudaBackend final : public Backend {
   // Device scratch memory shared by the ops (convolution workspaces, reduction partials); grows,
   // never shrinks. Valid until the next call that asks for scratch.
   void* scratch(size_t bytes, const char* what);
+  // Enqueues a loss or accuracy reduction with `launch(device_result, scratch)` and returns its
+  // result on the host; a bad label is an Error (data) naming op (cuda_backend.cpp).
+  template <typename Launch>
+  CudaLabelResult label_result(const char* op, int64_t channels, Launch launch);
   // A per-channel vector of ones and one of zeros (cuDNN batch norm's scale and bias), >= c.
   const float* ones(int64_t c);
   const float* zeros(int64_t c);

@@ -60,31 +60,28 @@ void cuda_power_backward(int64_t n, float power, float scale, float shift, const
 // What the CPU backend checks before it computes: labels must be class indices in
 // [0, channels) (or the ignore label). The kernels never read out of bounds for a bad label;
 // they count it, and the caller throws (Error data) naming the first bad position.
-struct CudaLossResult {
-  double loss = 0;            // sum over valid positions of -log(max(prob[label], FLT_MIN))
+// Both reductions fill the same result; each leaves the other's field 0.
+struct CudaLabelResult {
+  double loss = 0;            // loss: sum over valid positions of -log(max(prob[label], FLT_MIN))
+  int64_t correct = 0;        // accuracy: positions whose label is among the top_k scores
   int64_t valid = 0;          // number of valid (non-ignored, well-formed) positions
   int64_t bad_labels = 0;     // positions whose label is not a class index (nor ignored)
   int64_t first_bad = -1;     // the smallest such position, -1 if none
   float first_bad_label = 0;  // its label value
 };
-struct CudaAccuracyResult {
-  int64_t correct = 0;  // positions whose label is among the top_k scores (ties count against)
-  int64_t valid = 0;
-  int64_t bad_labels = 0;
-  int64_t first_bad = -1;
-  float first_bad_label = 0;
-};
 // prob, x: (outer, channels, inner); label: (outer, inner) class indices as floats.
 void cuda_softmax_loss_forward(int64_t outer, int64_t channels, int64_t inner, const float* prob,
                                const float* label, bool has_ignore, int ignore_label,
-                               CudaLossResult* result, void* scratch, cudaStream_t stream);
+                               CudaLabelResult* result, void* scratch, cudaStream_t stream);
 // dx = scale * (prob - onehot(label)), 0 at ignored positions (and at bad labels), `=`.
 void cuda_softmax_loss_backward(int64_t outer, int64_t channels, int64_t inner,
                                 const float* prob, const float* label, bool has_ignore,
                                 int ignore_label, float scale, float* dx, cudaStream_t stream);
+// A position is correct when fewer than top_k classes score >= the true class's score, the
+// true class included (ties count against: Caffe's rule).
 void cuda_accuracy(int64_t outer, int64_t channels, int64_t inner, const float* x,
                    const float* label, int top_k, bool has_ignore, int ignore_label,
-                   CudaAccuracyResult* result, void* scratch, cudaStream_t stream);
+                   CudaLabelResult* result, void* scratch, cudaStream_t stream);
 
 // ---- dropout (dropout_kernels.cu) -------------------------------------------------------------
 // mask[i] = counter_uniform(seed, offset + i) >= ratio ? 1/(1-ratio) : 0; y = x * mask; `=`.

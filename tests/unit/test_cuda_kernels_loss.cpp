@@ -43,7 +43,7 @@ std::vector<float> random_labels(const Shape3& s, Rng& rng, bool with_ignore, in
 TEST_CASE("cuda softmax loss matches the CPU: sum within 1e-10, count exact, gradient exact") {
   Rng rng(41);
   DeviceArray<unsigned char> scratch(cuda_reduce_scratch_bytes());
-  DeviceArray<CudaLossResult> result(1);
+  DeviceArray<CudaLabelResult> result(1);
   for (const Shape3& s : kShapes)
     for (bool has_ignore : {false, true}) {
       const std::string what = "SoftmaxLoss" + s.describe() + (has_ignore ? " ignore=255" : "");
@@ -61,7 +61,7 @@ TEST_CASE("cuda softmax loss matches the CPU: sum within 1e-10, count exact, gra
           &cpu_valid);
       cuda_softmax_loss_forward(s.outer, s.channels, s.inner, dprob.get(), dlabel.get(),
                                 has_ignore, ignore_label, result.get(), scratch.get(), nullptr);
-      const CudaLossResult gpu = result.host()[0];
+      const CudaLabelResult gpu = result.host()[0];
       // Both add -log(double) terms in double, in different orders.
       check_close(what + " loss", gpu.loss, cpu_loss, 1e-10);
       CHECK(gpu.valid == cpu_valid);
@@ -88,7 +88,7 @@ TEST_CASE("cuda softmax loss matches the CPU: sum within 1e-10, count exact, gra
 TEST_CASE("cuda accuracy counts exactly what the CPU counts, ties against") {
   Rng rng(42);
   DeviceArray<unsigned char> scratch(cuda_reduce_scratch_bytes());
-  DeviceArray<CudaAccuracyResult> result(1);
+  DeviceArray<CudaLabelResult> result(1);
   for (const Shape3& s : kShapes)
     for (bool has_ignore : {false, true})
       for (bool ties : {false, true})
@@ -108,7 +108,7 @@ TEST_CASE("cuda accuracy counts exactly what the CPU counts, ties against") {
                                  has_ignore, ignore_label, &cpu_correct, &cpu_valid);
           cuda_accuracy(s.outer, s.channels, s.inner, dx.get(), dlabel.get(), top_k, has_ignore,
                         ignore_label, result.get(), scratch.get(), nullptr);
-          const CudaAccuracyResult gpu = result.host()[0];
+          const CudaLabelResult gpu = result.host()[0];
           CAPTURE(what);
           CHECK(gpu.correct == cpu_correct);
           CHECK(gpu.valid == cpu_valid);
@@ -124,7 +124,7 @@ TEST_CASE("cuda accuracy: a known answer with ties") {
   const std::vector<float> label = {0, 1, 2};
   DeviceArray<float> dx(x), dlabel(label);
   DeviceArray<unsigned char> scratch(cuda_reduce_scratch_bytes());
-  DeviceArray<CudaAccuracyResult> result(1);
+  DeviceArray<CudaLabelResult> result(1);
   cuda_accuracy(3, 3, 1, dx.get(), dlabel.get(), 1, false, 0, result.get(), scratch.get(),
                 nullptr);
   CHECK(result.host()[0].correct == 1);
@@ -142,14 +142,14 @@ TEST_CASE("cuda loss and accuracy report labels that are not class indices, read
   const std::vector<float> x = random_floats(40, rng, 0.01f, 1.0f);
   DeviceArray<float> dx(x), dlabel(label), dgrad(40);
   DeviceArray<unsigned char> scratch(cuda_reduce_scratch_bytes());
-  DeviceArray<CudaLossResult> loss(1);
-  DeviceArray<CudaAccuracyResult> accuracy(1);
+  DeviceArray<CudaLabelResult> loss(1);
+  DeviceArray<CudaLabelResult> accuracy(1);
   cuda_softmax_loss_forward(10, 4, 1, dx.get(), dlabel.get(), false, 0, loss.get(), scratch.get(),
                             nullptr);
   cuda_accuracy(10, 4, 1, dx.get(), dlabel.get(), 1, false, 0, accuracy.get(), scratch.get(),
                 nullptr);
-  const CudaLossResult l = loss.host()[0];
-  const CudaAccuracyResult a = accuracy.host()[0];
+  const CudaLabelResult l = loss.host()[0];
+  const CudaLabelResult a = accuracy.host()[0];
   CHECK(l.bad_labels == 3);
   CHECK(l.first_bad == 3);
   CHECK(l.first_bad_label == 12.0f);
