@@ -10,6 +10,7 @@
 #include "backend/backend.h"
 #include "cuda_test_util.h"
 #include "kernels/cuda_kernels.h"
+#include "layer_test_util.h"
 
 using namespace digits;
 using namespace digits::testing;
@@ -164,6 +165,36 @@ TEST_CASE("cuda loss and accuracy report labels that are not class indices, read
   for (int p : {3, 7, 8})
     for (int c = 0; c < 4; ++c) CHECK(grad[p * 4 + c] == 0.0f);
   CHECK(grad[0] == x[0] - 1.0f);
+}
+
+TEST_CASE("SoftmaxWithLoss and Accuracy on the GPU: labels stay on the device, bad ones named") {
+  // The layers no longer copy labels to the host to check them: the backend's own check must
+  // still give the layer's location, the position and the value, as a data error.
+  Backend& gpu = backend_for("gpu:0");
+  Rng rng(44);
+  for (const char* yaml : {"{name: loss, type: SoftmaxWithLoss, ignore_label: 255}",
+                           "{name: acc, type: Accuracy, ignore_label: 255}"}) {
+    CAPTURE(yaml);
+    LayerConfig config(YAML::Load(yaml), "net.yaml", 3);
+    auto layer = find_layer_type(config.type)->make(config, LayerContext{&gpu, Phase::train, &rng, 1});
+    Tensor scores(Shape{4, 3}, Device::cuda), label(Shape{4}, Device::cuda), top(Shape{0}, Device::cuda);
+    scores.set_data(random_floats(12, rng));
+    layer->reshape({&scores, &label}, {&top});
+    label.set_data({0, 255, 2, 1});
+    layer->forward({&scores, &label}, {&top});  // valid and ignored labels pass
+    label.set_data({0, 1, 3, 2});
+    try {
+      layer->forward({&scores, &label}, {&top});
+      FAIL("a label outside [0, 3) was accepted");
+    } catch (const Error& e) {
+      const std::string message = e.what();
+      CAPTURE(message);
+      CHECK(e.code() == ExitCode::data);
+      CHECK(message.find(config.where()) != std::string::npos);
+      CHECK(message.find("label 3 at position 2") != std::string::npos);
+      CHECK(message.find("nor ignore_label 255") != std::string::npos);
+    }
+  }
 }
 
 #endif  // DIGITS_HAVE_CUDA

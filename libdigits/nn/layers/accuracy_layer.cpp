@@ -43,11 +43,11 @@ class AccuracyLayer final : public Layer {
   }
 
   void forward(const std::vector<Tensor*>& bottom, const std::vector<Tensor*>& top) override {
-    layer_detail::check_class_labels(config_, bottom[1]->host_data(), channels_, has_ignore_,
-                                     ignore_label_);
     int64_t correct = 0, valid = 0;
-    backend().accuracy(outer_, channels_, inner_, bottom[0]->data(), bottom[1]->data(),
-                       static_cast<int>(top_k_), has_ignore_, ignore_label_, &correct, &valid);
+    layer_detail::with_label_context(config_, has_ignore_, ignore_label_, [&] {
+      backend().accuracy(outer_, channels_, inner_, bottom[0]->data(), bottom[1]->data(),
+                         static_cast<int>(top_k_), has_ignore_, ignore_label_, &correct, &valid);
+    });
     const double fraction = valid > 0 ? static_cast<double>(correct) / valid : 0.0;
     top[0]->set_data({static_cast<float>(fraction)});
   }

@@ -3,9 +3,7 @@
 // Accuracy). Errors name the layer, the key and the shapes.
 #pragma once
 
-#include <cmath>
 #include <string>
-#include <vector>
 
 #include "core/error.h"
 #include "core/tensor.h"
@@ -35,17 +33,19 @@ inline int ignore_label_setting(const LayerConfig& config) {
   return static_cast<int>(value);
 }
 
-// Class labels are integers stored as floats, one per position. Each must be in [0, classes)
-// or equal ignore_label (when has_ignore). A data error naming the layer, position and value.
-inline void check_class_labels(const LayerConfig& config, const std::vector<float>& labels,
-                               int64_t classes, bool has_ignore, int ignore_label) {
-  for (size_t p = 0; p < labels.size(); ++p) {
-    const float value = labels[p];
-    if (has_ignore && value == static_cast<float>(ignore_label)) continue;
-    if (value >= 0.0f && value < static_cast<float>(classes) && value == std::floor(value))
-      continue;
-    fail_data("{}: label {} at position {} is not a class index in [0, {}){}", config.where(),
-              value, p, classes,
+// Runs `op`, a backend call that reads class labels (softmax loss, accuracy). Labels are integers
+// stored as floats, one per position, each in [0, classes) or equal to ignore_label. Both
+// backends check them where they are (the CPU before computing; the CUDA kernels as they go,
+// never indexing with a bad one), so the layer does not copy labels to the host to check them
+// first (on a GPU that was a device-to-host copy every iteration). A bad label's error (data)
+// gets the layer's location in front and ignore_label named.
+template <typename F>
+void with_label_context(const LayerConfig& config, bool has_ignore, int ignore_label, F&& op) {
+  try {
+    op();
+  } catch (const Error& e) {
+    if (e.code() != ExitCode::data) throw;
+    fail_data("{}: {}{}", config.where(), e.what(),
               has_ignore ? fmt::format(" nor ignore_label {}", ignore_label) : std::string());
   }
 }

@@ -63,13 +63,13 @@ class SoftmaxLossLayer final : public Layer {
   }
 
   void forward(const std::vector<Tensor*>& bottom, const std::vector<Tensor*>& top) override {
-    layer_detail::check_class_labels(config_, bottom[1]->host_data(), channels_, has_ignore_,
-                                     ignore_label_);
     backend().softmax_forward(outer_, channels_, inner_, bottom[0]->data(), prob_.data());
     int64_t valid = 0;
-    const double loss =
-        backend().softmax_loss_forward(outer_, channels_, inner_, prob_.data(), bottom[1]->data(),
-                                       has_ignore_, ignore_label_, &valid);
+    double loss = 0;
+    layer_detail::with_label_context(config_, has_ignore_, ignore_label_, [&] {
+      loss = backend().softmax_loss_forward(outer_, channels_, inner_, prob_.data(),
+                                            bottom[1]->data(), has_ignore_, ignore_label_, &valid);
+    });
     normalizer_ = normalizer(valid);
     top[0]->set_data({static_cast<float>(loss / normalizer_)});
     if (top.size() > 1) backend().copy(prob_.count(), prob_.data(), top[1]->data());
