@@ -618,18 +618,12 @@ SplitOutcome write_split(const PlannedSplit& split, int split_index, size_t num_
   }
   stop_workers();
   run.reporter.progress().finish();
-  writer.finish();
-  outcome.manifest.count = written;
   // Size and content hash of the finished database, so readers refuse a damaged file before
-  // LMDB opens it (dataset_manifest.h). Read back from the page cache: a small cost next to
-  // writing it.
-  {
-    std::string data_file = temp.file(outcome.manifest.db + "/data.mdb");
-    struct stat st;
-    if (::stat(data_file.c_str(), &st) != 0) fail_runtime("{}: cannot stat: {}", data_file, std::strerror(errno));
-    outcome.manifest.data_bytes = static_cast<int64_t>(st.st_size);
-    outcome.manifest.data_xxh64 = hash_hex(hash_file_xxh64(data_file));
-  }
+  // LMDB opens it (dataset_manifest.h).
+  const LmdbWriter::DataFile& data_file = writer.finish();
+  outcome.manifest.count = written;
+  outcome.manifest.data_bytes = static_cast<int64_t>(data_file.bytes);
+  outcome.manifest.data_xxh64 = hash_hex(data_file.xxh64);
   if (written > 0) write_file_atomic(temp.file(outcome.manifest.list), list_text);
   if (with_mean) {
     for (auto& st : states) st.fold_mean();

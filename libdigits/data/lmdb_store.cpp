@@ -2,6 +2,7 @@
 
 #include <fcntl.h>  // sync_file_range, fallocate
 #include <lmdb.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "core/file_hash.h"
 
 namespace digits {
 namespace {
@@ -72,9 +74,49 @@ LmdbWriter::LmdbWriter(const std::string& dir, const Options& options)
     lmdb_fail(dir_, "env_open", rc);
   }
   pending_.reserve(options_.batch_records);
+  syncer_ = std::thread([this] { syncer_loop(); });
 }
 
-LmdbWriter::~LmdbWriter() { close(); }
+LmdbWriter::~LmdbWriter() {
+  stop_syncer();
+  close();
+}
+
+// The disk here (a virtual one with a write-back cache) takes what write-back sends it at once,
+// and pays for it at the next cache flush: a final sync that flushed all of a 400 MB database
+// took 0.3 to 0.5 s after every record was written, however early write-back had started. So
+// a thread flushes the file (fdatasync: the pages, the extent changes, the disk cache) each
+// sync_step_bytes committed, while the writer goes on, and the final sync finds little to do.
+// The writer never waits for it; a failure is kept for finish() (the kernel reports a write
+// error to one fdatasync caller only).
+void LmdbWriter::syncer_loop() {
+  mdb_filehandle_t fd;
+  if (mdb_env_get_fd(env_, &fd) != MDB_SUCCESS) return;
+  std::unique_lock lock(sync_mutex_);
+  for (;;) {
+    sync_wake_.wait(lock, [&] {
+      return stop_syncing_ || committed_bytes_ >= synced_bytes_ + options_.sync_step_bytes;
+    });
+    if (stop_syncing_) return;
+    const uint64_t target = committed_bytes_;
+    lock.unlock();
+    const int rc = ::fdatasync(fd);
+    const int err = errno;
+    lock.lock();
+    if (rc != 0 && sync_error_ == 0) sync_error_ = err;
+    synced_bytes_ = target;
+  }
+}
+
+void LmdbWriter::stop_syncer() {
+  if (!syncer_.joinable()) return;
+  {
+    std::lock_guard lock(sync_mutex_);
+    stop_syncing_ = true;
+  }
+  sync_wake_.notify_one();
+  syncer_.join();
+}
 
 void LmdbWriter::close() {
   if (env_) mdb_env_close(env_);
@@ -145,6 +187,11 @@ void LmdbWriter::commit_pending() {
     break;
   }
   start_writeback();
+  {
+    std::lock_guard lock(sync_mutex_);
+    committed_bytes_ += pending_bytes_;
+  }
+  sync_wake_.notify_one();
   committed_ += pending_.size();
   pending_.clear();
   pending_bytes_ = 0;
@@ -160,26 +207,46 @@ void LmdbWriter::start_writeback() {
 #endif
 }
 
-void LmdbWriter::finish() {
-  if (finished_) return;
+const LmdbWriter::DataFile& LmdbWriter::finish() {
+  if (finished_) return data_file_;
   commit_pending();
-  check(mdb_env_sync(env_, 1), dir_, "env_sync");
+  stop_syncer();
+  if (sync_error_ != 0) fail_runtime("{}/data.mdb: cannot write: {}", dir_, std::strerror(sync_error_));
   MDB_envinfo info;
   MDB_stat stat;
   check(mdb_env_info(env_, &info), dir_, "env_info");
   check(mdb_env_stat(env_, &stat), dir_, "env_stat");
+  std::string data_file = dir_ + "/data.mdb";
+  const uint64_t used = (static_cast<uint64_t>(info.me_last_pgno) + 1) * stat.ms_psize;
+  struct stat st;
+  if (::stat(data_file.c_str(), &st) != 0) fail_runtime("{}: cannot stat: {}", data_file, std::strerror(errno));
+  // MDB_WRITEMAP sized the file to the whole map, so the pages in use are all in it.
+  if (static_cast<uint64_t>(st.st_size) < used)
+    fail_runtime("{}: {} bytes, but its pages run to {} bytes", data_file, st.st_size, used);
+  // The last commit fixed the bytes [0, used): the published file. They are hashed on a second
+  // thread while this one waits for the disk (both only read the page cache), through a memory
+  // map of our own (LMDB does not give out its map's address): 4x faster than read() copies.
+  mdb_filehandle_t fd;
+  check(mdb_env_get_fd(env_, &fd), dir_, "env_get_fd");
+  void* pages = ::mmap(nullptr, used, PROT_READ, MAP_SHARED, fd, 0);
+  if (pages == MAP_FAILED) fail_runtime("{}: cannot map: {}", data_file, std::strerror(errno));
+  Xxh64 hash;
+  std::thread hasher([&] {
+    ::madvise(pages, used, MADV_SEQUENTIAL);
+    hash.update(pages, used);
+  });
+  int rc = mdb_env_sync(env_, 1);
+  hasher.join();
+  ::munmap(pages, used);
+  check(rc, dir_, "env_sync");
   close();
   finished_ = true;
-  // MDB_WRITEMAP sized the file to the whole map (sparse). Trim it to the pages in use so the
-  // dataset's size on disk and in a tarball is what it holds; readers never touch pages past
-  // me_last_pgno.
-  std::string data_file = dir_ + "/data.mdb";
-  off_t used = static_cast<off_t>((info.me_last_pgno + 1) * static_cast<size_t>(stat.ms_psize));
-  struct stat st;
-  if (::stat(data_file.c_str(), &st) == 0 && st.st_size > used) {
-    if (::truncate(data_file.c_str(), used) != 0)
-      fail_runtime("{}: cannot trim to {} bytes: {}", data_file, used, std::strerror(errno));
-  }
+  // Trim the sparse file to the pages in use, so that the dataset's size on disk and in a
+  // tarball is what it holds; readers never touch pages past me_last_pgno.
+  if (static_cast<uint64_t>(st.st_size) > used && ::truncate(data_file.c_str(), static_cast<off_t>(used)) != 0)
+    fail_runtime("{}: cannot trim to {} bytes: {}", data_file, used, std::strerror(errno));
+  data_file_ = {used, hash.digest()};
+  return data_file_;
 }
 
 LmdbReader::LmdbReader(const std::string& dir) : dir_(dir) {

@@ -4,7 +4,8 @@
 // Writer: opened with MDB_WRITEMAP | MDB_NOSYNC (about 5x faster for large records here), puts
 // batched into transactions, one explicit sync at finish(). The map starts small and doubles on
 // MDB_MAP_FULL (the batch is replayed), so no size limit reaches the user; finish() trims the
-// sparse data file back to the pages in use.
+// sparse data file back to the pages in use and returns its size and XXH64, hashed from the map
+// while the sync runs.
 // Reader: read-only, no lock file (datasets are immutable once published), cursor iteration in
 // key order and lookup by key.
 // Every error names the directory and LMDB's own message; LMDB errors are Error(runtime)
@@ -12,11 +13,14 @@
 // Error(data) (a broken dataset).
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -30,8 +34,9 @@ class LmdbWriter {
  public:
   struct Options {
     size_t batch_records = 1000;          // commit after this many puts ...
-    size_t batch_bytes = 64u << 20;       // ... or this many bytes, whichever comes first
+    size_t batch_bytes = 8u << 20;        // ... or this many bytes, whichever comes first
     size_t initial_map_bytes = 64u << 20; // doubled on MDB_MAP_FULL
+    size_t sync_step_bytes = 32u << 20;   // a background fdatasync per this many committed bytes
   };
   // Creates `dir` (must not exist or be empty) and an empty database in it.
   explicit LmdbWriter(const std::string& dir);
@@ -43,8 +48,13 @@ class LmdbWriter {
   // Queues key -> value; commits when the batch is full. Keys must be unique (MDB_NOOVERWRITE:
   // a duplicate is Error(runtime), a bug in the caller).
   void put(std::string key, std::string value);
+  // data.mdb as finish() left it: its size and content hash (core/file_hash.h).
+  struct DataFile {
+    uint64_t bytes = 0;
+    uint64_t xxh64 = 0;
+  };
   // Commits what is queued, syncs to disk, trims the file, closes. Idempotent.
-  void finish();
+  const DataFile& finish();
 
   size_t count() const { return committed_ + pending_.size(); }
   const std::string& dir() const { return dir_; }
@@ -54,6 +64,8 @@ class LmdbWriter {
   void commit_pending();
   void reserve_disk();
   void start_writeback();
+  void syncer_loop();
+  void stop_syncer();
   void close();
 
   std::string dir_;
@@ -64,6 +76,16 @@ class LmdbWriter {
   size_t pending_bytes_ = 0;
   size_t committed_ = 0;
   bool finished_ = false;
+  DataFile data_file_;
+
+  // The background syncer (syncer_loop): committed_bytes_ is what the writer has committed,
+  // synced_bytes_ what the last fdatasync covered.
+  std::thread syncer_;
+  std::mutex sync_mutex_;
+  std::condition_variable sync_wake_;
+  uint64_t committed_bytes_ = 0, synced_bytes_ = 0;
+  bool stop_syncing_ = false;
+  int sync_error_ = 0;
 };
 
 class LmdbReader {

@@ -1,5 +1,5 @@
-// LMDB store (map growth past the initial size, batching, reader iteration and lookup, trimmed
-// file) and IDX files (plain and gzipped, hostile headers).
+// LMDB store (map growth past the initial size, batching, background syncs, reader iteration and
+// lookup, trimmed file, the size and hash finish() reports) and IDX files (plain and gzipped, hostile headers).
 #include <doctest/doctest.h>
 
 #include "temp_dir.h"
@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/file_hash.h"
 #include "data/idx.h"
 #include "data/lmdb_store.h"
 
@@ -53,6 +54,8 @@ TEST_CASE("lmdb: writer grows the map past its initial size; reader sees every r
   LmdbWriter::Options options;
   options.initial_map_bytes = 1 << 20;  // 1 MiB: 300 records of 20 KB need ~6 MiB
   options.batch_records = 64;
+  options.sync_step_bytes = 1 << 20;  // the background syncer flushes while the map grows
+  LmdbWriter::DataFile reported;
   {
     LmdbWriter writer(dir, options);
     for (int i = 0; i < 300; ++i) {
@@ -61,15 +64,18 @@ TEST_CASE("lmdb: writer grows the map past its initial size; reader sees every r
       writer.put(key, std::string(20000, static_cast<char>('a' + i % 26)));
     }
     CHECK(writer.count() == 300);
-    writer.finish();
+    reported = writer.finish();
     CHECK(writer.map_bytes() >= (size_t{8} << 20));
-    writer.finish();  // idempotent
+    CHECK(writer.finish().xxh64 == reported.xxh64);  // idempotent
   }
   // The sparse WRITEMAP file was trimmed to what is in use (~6 MiB, well under the map).
   struct stat st;
   REQUIRE(stat((dir + "/data.mdb").c_str(), &st) == 0);
   CHECK(st.st_size < (size_t{8} << 20));
   CHECK(st.st_size > 300 * 20000);
+  // finish() hashed the file as it left it (from a map, while the sync ran).
+  CHECK(reported.bytes == static_cast<uint64_t>(st.st_size));
+  CHECK(reported.xxh64 == hash_file_xxh64(dir + "/data.mdb"));
 
   LmdbReader reader(dir);
   CHECK(reader.count() == 300);
