@@ -53,7 +53,8 @@ CudaBackend::CudaBackend(int device_index) : device_index_(device_index) {
                                                       : CUBLAS_PEDANTIC_MATH));
   CUDNN_CHECK(cudnnCreate(&cudnn_));
   CUDNN_CHECK(cudnnSetStream(cudnn_, stream_));
-  CUDA_CHECK(cudaEventCreateWithFlags(&upload_done_, cudaEventDisableTiming));
+  for (Staging& slot : staging_)
+    CUDA_CHECK(cudaEventCreateWithFlags(&slot.done, cudaEventDisableTiming));
   static_assert(sizeof(CudaLabelResult) <= kResultBytes && sizeof(double) <= kResultBytes);
   CUDA_CHECK(cudaMallocHost(&result_, kResultBytes));
 }
@@ -65,9 +66,11 @@ CudaBackend::~CudaBackend() {
   tensor_descriptors_.clear();
   lrn_descriptors_.clear();
   if (scratch_) cudaFree(scratch_);
-  if (staging_) cudaFreeHost(staging_);
+  for (Staging& slot : staging_) {
+    if (slot.host) cudaFreeHost(slot.host);
+    if (slot.done) cudaEventDestroy(slot.done);
+  }
   if (result_) cudaFreeHost(result_);
-  if (upload_done_) cudaEventDestroy(upload_done_);
   if (cudnn_) cudnnDestroy(cudnn_);
   if (cublas_) cublasDestroy(cublas_);
   if (stream_) cudaStreamDestroy(stream_);
@@ -75,24 +78,67 @@ CudaBackend::~CudaBackend() {
 
 void CudaBackend::synchronize() { CUDA_CHECK(cudaStreamSynchronize(stream_)); }
 
+CudaBackend::Staging& CudaBackend::staging(size_t bytes) {
+  Staging& slot = staging_[next_staging_];
+  next_staging_ = (next_staging_ + 1) % kStagingSlots;
+  CUDA_CHECK(cudaEventSynchronize(slot.done));  // an event never recorded is complete
+  if (bytes > slot.bytes) {
+    if (slot.host) CUDA_CHECK(cudaFreeHost(slot.host));
+    slot.host = nullptr;
+    slot.bytes = 0;
+    cuda_check_alloc(cudaMallocHost(&slot.host, bytes), "pinned staging for the input batch",
+                     bytes, __FILE__, __LINE__);
+    slot.bytes = bytes;
+  }
+  return slot;
+}
+
 // Host -> pinned staging (a host memcpy), then an asynchronous copy on the stream: the caller's
-// buffer is free on return and the DMA overlaps whatever the host does next. The staging buffer
-// is reused, so the previous upload must have finished reading it first.
+// buffer is free on return and the DMA overlaps whatever the host does next.
 void CudaBackend::upload(int64_t n, const float* host, float* dst) {
   const size_t bytes = static_cast<size_t>(n) * sizeof(float);
   if (bytes == 0) return;
-  CUDA_CHECK(cudaEventSynchronize(upload_done_));
-  if (bytes > staging_bytes_) {
-    if (staging_) CUDA_CHECK(cudaFreeHost(staging_));
-    staging_ = nullptr;
-    staging_bytes_ = 0;
-    cuda_check_alloc(cudaMallocHost(&staging_, bytes), "pinned staging for the input batch",
-                     bytes, __FILE__, __LINE__);
-    staging_bytes_ = bytes;
+  Staging& slot = staging(bytes);
+  std::memcpy(slot.host, host, bytes);
+  CUDA_CHECK(cudaMemcpyAsync(dst, slot.host, bytes, cudaMemcpyHostToDevice, stream_));
+  CUDA_CHECK(cudaEventRecord(slot.done, stream_));
+}
+
+// The raw records, crop corners and mirror flags go out as one pinned block, one copy
+// (pixels | crop_y | crop_x | mirror, the int32 arrays 4-byte aligned), then the transform
+// kernel writes dst on the same stream. A quarter of the bytes of uploading the floats.
+void CudaBackend::upload_transform(const InputBatchTransform& t, const uint8_t* pixels,
+                                   const int32_t* crop_y, const int32_t* crop_x,
+                                   const uint8_t* mirror, float* dst) {
+  if (t.batch <= 0) return;
+  const size_t batch = static_cast<size_t>(t.batch);
+  for (size_t b = 0; b < batch; ++b)
+    DIGITS_CHECK(crop_y[b] >= 0 && crop_y[b] + t.out_height <= t.height && crop_x[b] >= 0 &&
+                     crop_x[b] + t.out_width <= t.width,
+                 "upload_transform: crop corner ({}, {}) of record {} outside the record",
+                 crop_y[b], crop_x[b], b);
+  const size_t pixel_bytes = batch * static_cast<size_t>(t.channels * t.height * t.width);
+  const size_t crop_y_at = (pixel_bytes + 3) / 4 * 4;
+  const size_t crop_x_at = crop_y_at + batch * sizeof(int32_t);
+  const size_t mirror_at = crop_x_at + batch * sizeof(int32_t);
+  const size_t bytes = mirror_at + batch;
+  if (bytes > input_bytes_.bytes()) {
+    synchronize();  // the old buffer may still be read by a queued transform
+    input_bytes_ = Buffer();  // free it first: the new one may need its room
+    input_bytes_ = Buffer(Device::cuda, bytes);
   }
-  std::memcpy(staging_, host, bytes);
-  CUDA_CHECK(cudaMemcpyAsync(dst, staging_, bytes, cudaMemcpyHostToDevice, stream_));
-  CUDA_CHECK(cudaEventRecord(upload_done_, stream_));
+  Staging& slot = staging(bytes);
+  auto* host = static_cast<uint8_t*>(slot.host);
+  std::memcpy(host, pixels, pixel_bytes);
+  std::memcpy(host + crop_y_at, crop_y, batch * sizeof(int32_t));
+  std::memcpy(host + crop_x_at, crop_x, batch * sizeof(int32_t));
+  std::memcpy(host + mirror_at, mirror, batch);
+  auto* device = static_cast<uint8_t*>(input_bytes_.get());
+  CUDA_CHECK(cudaMemcpyAsync(device, host, bytes, cudaMemcpyHostToDevice, stream_));
+  CUDA_CHECK(cudaEventRecord(slot.done, stream_));
+  cuda_transform_batch(t, device, reinterpret_cast<const int32_t*>(device + crop_y_at),
+                       reinterpret_cast<const int32_t*>(device + crop_x_at), device + mirror_at,
+                       dst, stream_);
 }
 
 void* CudaBackend::scratch(size_t bytes, const char* what) {

@@ -51,6 +51,9 @@ class CudaBackend final : public Backend {
   std::string name() const override { return name_; }
   void synchronize() override;
   void upload(int64_t n, const float* host, float* device) override;
+  void upload_transform(const InputBatchTransform& t, const uint8_t* pixels,
+                        const int32_t* crop_y, const int32_t* crop_x, const uint8_t* mirror,
+                        float* dst) override;
 
   int device_index() const { return device_index_; }
   cudaStream_t stream() const { return stream_; }
@@ -177,13 +180,24 @@ class CudaBackend final : public Backend {
 
   void* scratch_ = nullptr;  // device
   size_t scratch_bytes_ = 0;
-  // Pinned host memory: the small results of reductions (loss, accuracy, sum of squares), and
-  // the staging of uploads.
+  // Pinned host memory for the small results of reductions (loss, accuracy, sum of squares).
   static constexpr size_t kResultBytes = 256;
   void* result_ = nullptr;
-  void* staging_ = nullptr;
-  size_t staging_bytes_ = 0;
-  cudaEvent_t upload_done_ = nullptr;  // the last upload finished reading the staging
+  // Pinned staging of uploads: a ring of slots, each reused only once the copy that last read it
+  // has finished (its event). Two slots let an iteration's two uploads (data, labels) go out back
+  // to back: each waits only for its own kind of the iteration before, long done.
+  struct Staging {
+    void* host = nullptr;
+    size_t bytes = 0;
+    cudaEvent_t done = nullptr;  // recorded after the copy that reads this slot
+  };
+  static constexpr int kStagingSlots = 2;
+  Staging staging_[kStagingSlots];
+  int next_staging_ = 0;
+  // The next slot, holding at least `bytes`, free to overwrite.
+  Staging& staging(size_t bytes);
+  // upload_transform's raw records, crop corners and mirror flags on the device; grows.
+  Buffer input_bytes_;
   Buffer ones_, zeros_;
   int64_t constants_count_ = 0;
 

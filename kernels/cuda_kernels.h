@@ -135,24 +135,15 @@ void cuda_solver_update(const SolverStep& step, int64_t n, float* w, float* g, f
                         float* h2, cudaStream_t stream);
 
 // ---- input batch preprocessing (preprocess_kernels.cu) ----------------------------------------
-// data/transform.h's transform_sample for a whole batch already on the device:
-//   out[b, ch, y, x] = (pixels[b, ch, y0 + y, x0 + sx] - mean) * scale
-// with sx = x, or out_width - 1 - x when mirror[b]; mean = mean_image[ch, y0 + y, x0 + sx] when
-// mean_image is set, else mean_pixel[ch] when set, else 0.
-struct CudaBatchTransform {
-  int64_t batch = 0;
-  int64_t channels = 0, height = 0, width = 0;  // each record (C, H, W)
-  int64_t out_height = 0, out_width = 0;        // after the crop
-  const float* mean_image = nullptr;            // device (C, H, W), nullable
-  const float* mean_pixel = nullptr;            // device (C), nullable (ignored with mean_image)
-  float scale = 1.0f;
-};
-// pixels: device uint8 (batch, C, H, W), planar BGR as records store them.
-// crop_y, crop_x: device int32 (batch) top-left corners (the caller keeps them in range:
-// crop_y + out_height <= height, crop_x + out_width <= width; centre_crop_y/x of
-// data/transform.h, or the batch loader's random draws); mirror: device uint8 (batch), 0 or 1.
-// out: device float (batch, C, out_height, out_width), `=`.
-void cuda_transform_batch(const CudaBatchTransform& t, const uint8_t* pixels,
+// data/transform.h's transform_sample for a whole batch already on the device (the kernel behind
+// CudaBackend::upload_transform):
+//   out[b, ch, y, x] = (pixels[b, ch, crop_y[b] + y, crop_x[b] + sx] - mean) * scale
+// with sx = x, or out_width - 1 - x when mirror[b]; mean = mean_image[ch, crop_y[b] + y,
+// crop_x[b] + sx] when t.mean_image is set, else mean_pixel[ch] when set, else 0.
+// Here every pointer is a device pointer: pixels uint8 (batch, C, H, W), crop_y and crop_x int32
+// (batch) in range (see InputBatchTransform), mirror uint8 (batch), 0 or 1; t's means too.
+// out: (batch, C, out_height, out_width), `=`.
+void cuda_transform_batch(const InputBatchTransform& t, const uint8_t* pixels,
                           const int32_t* crop_y, const int32_t* crop_x, const uint8_t* mirror,
                           float* out, cudaStream_t stream);
 

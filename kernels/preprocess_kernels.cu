@@ -12,7 +12,7 @@ using kernels::kThreads;
 namespace {
 
 // One thread per output element (b, ch, y, x) of out (batch, C, out_height, out_width).
-__global__ void transform_batch_kernel(CudaBatchTransform t, int64_t total, const uint8_t* pixels,
+__global__ void transform_batch_kernel(InputBatchTransform t, int64_t total, const uint8_t* pixels,
                                        const int32_t* crop_y, const int32_t* crop_x,
                                        const uint8_t* mirror, float* out) {
   const int64_t h = t.height, w = t.width, oh = t.out_height, ow = t.out_width;
@@ -32,7 +32,7 @@ __global__ void transform_batch_kernel(CudaBatchTransform t, int64_t total, cons
 
 }  // namespace
 
-void cuda_transform_batch(const CudaBatchTransform& t, const uint8_t* pixels,
+void cuda_transform_batch(const InputBatchTransform& t, const uint8_t* pixels,
                           const int32_t* crop_y, const int32_t* crop_x, const uint8_t* mirror,
                           float* out, cudaStream_t stream) {
   CUDA_REQUIRE(t.channels >= 1 && t.height >= 1 && t.width >= 1, "cuda_transform_batch");

@@ -5,6 +5,7 @@
 
 #include "backend/cpu/cpu_backend.h"
 #include "core/error.h"
+#include "data/transform.h"
 
 #ifdef DIGITS_HAVE_CUDA
 #include "kernels/cuda_backend.h"
@@ -32,6 +33,35 @@ std::string PoolShape::describe() const {
   return fmt::format("Pool({},in=[{},{},{},{}],kernel={}x{},s={}x{},p={}x{})",
                      method == PoolMethod::max ? "max" : "ave", n, c, h, w, kh, kw, sh, sw, ph,
                      pw);
+}
+
+// transform_sample per record, straight into dst: valid where the backend's memory is the
+// host's (the CPU backend); the CUDA backend overrides it.
+void Backend::upload_transform(const InputBatchTransform& t, const uint8_t* pixels,
+                               const int32_t* crop_y, const int32_t* crop_x,
+                               const uint8_t* mirror, float* dst) {
+  DIGITS_CHECK(device() == Device::cpu, "{}: upload_transform needs the backend's own version",
+               name());
+  SampleTransform sample;
+  sample.channels = t.channels;
+  sample.height = t.height;
+  sample.width = t.width;
+  sample.out_height = t.out_height;
+  sample.out_width = t.out_width;
+  sample.mean_image = t.mean_image;
+  sample.mean_pixel.assign(static_cast<size_t>(t.channels), 0.0f);
+  if (t.mean_pixel) sample.mean_pixel.assign(t.mean_pixel, t.mean_pixel + t.channels);
+  sample.scale = t.scale;
+  const int64_t in_record = t.channels * t.height * t.width;
+  const int64_t out_record = t.channels * t.out_height * t.out_width;
+  for (int64_t b = 0; b < t.batch; ++b) {
+    DIGITS_CHECK(crop_y[b] >= 0 && crop_y[b] + t.out_height <= t.height && crop_x[b] >= 0 &&
+                     crop_x[b] + t.out_width <= t.width,
+                 "upload_transform: crop corner ({}, {}) of record {} outside the record", crop_y[b],
+                 crop_x[b], b);
+    transform_sample(sample, pixels + b * in_record, crop_y[b], crop_x[b], mirror[b] != 0,
+                     dst + b * out_record);
+  }
 }
 
 Backend& cpu_backend() {

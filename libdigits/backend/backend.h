@@ -68,6 +68,18 @@ struct SolverStep {
   int64_t t = 1;               // 1-based step count (adam bias correction)
 };
 
+// A batch of records as stored, uint8 (batch, C, H, W) planar BGR, and how each becomes network
+// input (data/transform.h: crop at (crop_y[b], crop_x[b]), mirror when mirror[b], subtract the
+// mean, scale). crop_y[b] + out_height <= height and crop_x[b] + out_width <= width.
+struct InputBatchTransform {
+  int64_t batch = 0;
+  int64_t channels = 0, height = 0, width = 0;  // each record (C, H, W)
+  int64_t out_height = 0, out_width = 0;        // after the crop
+  const float* mean_image = nullptr;  // on the backend's device, (C, H, W); nullable
+  const float* mean_pixel = nullptr;  // on the backend's device, (C); nullable; unused with an image
+  float scale = 1.0f;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -80,6 +92,16 @@ class Backend {
   virtual void upload(int64_t n, const float* host, float* dst) {
     copy_bytes(dst, device(), host, Device::cpu, static_cast<size_t>(n) * sizeof(float));
   }
+
+  // The input batch's way in when the backend also transforms it: dst (batch, C, out_height,
+  // out_width) on the backend's device = transform_sample (data/transform.h) of each of the
+  // batch's uint8 records, the same floats. pixels, crop_y, crop_x and mirror are HOST arrays
+  // (see InputBatchTransform); the host may reuse them as soon as this returns. The CUDA backend
+  // copies the bytes (a quarter of the floats they become) through pinned memory on its stream
+  // and transforms there. This default, for the CPU backend, transforms straight into dst.
+  virtual void upload_transform(const InputBatchTransform& t, const uint8_t* pixels,
+                                const int32_t* crop_y, const int32_t* crop_x,
+                                const uint8_t* mirror, float* dst);
 
   // ---- BLAS-like --------------------------------------------------------------------------
   // Row-major C(m,n) = alpha * op(A) * op(B) + beta * C; op(A) is (m,k), op(B) is (k,n).

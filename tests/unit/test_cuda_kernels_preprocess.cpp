@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include "backend/backend.h"
 #include "cuda_test_util.h"
 #include "data/transform.h"
 #include "kernels/cuda_kernels.h"
@@ -47,7 +48,7 @@ TEST_CASE("cuda transform_batch equals transform_sample for every mean mode, cro
         DeviceArray<float> dmean_pixel(t.mean_pixel), out(batch * sample);
         DeviceArray<int32_t> dcrop_y(crop_y), dcrop_x(crop_x);
         DeviceArray<uint8_t> dmirror(mirror);
-        CudaBatchTransform ct;
+        InputBatchTransform ct;
         ct.batch = batch;
         ct.channels = channels;
         ct.height = height;
@@ -61,6 +62,55 @@ TEST_CASE("cuda transform_batch equals transform_sample for every mean mode, cro
                              out.get(), nullptr);
         check_close(what, out.host(), cpu, 0);
       }
+}
+
+TEST_CASE("cuda upload_transform equals the CPU backend's, from host arrays, twice in a row") {
+  // The backend op the trainer feeds GPU runs through: raw records and per-sample crop corners
+  // and mirror flags from the host, transformed on the device. Run twice with different
+  // batches, so the second reuses the staging while the first may still be in flight.
+  Backend& gpu = backend_for("gpu:0");
+  Rng rng(72);
+  const int64_t channels = 3, height = 20, width = 18, crop = 15;
+  std::vector<float> mean(channels * height * width);
+  for (auto& m : mean) m = rng.uniform(0.0f, 255.0f);
+  DeviceArray<float> dmean(mean);
+  for (const char* mean_mode : {"image", "pixel", "none"})
+    for (int64_t batch : {int64_t(7), int64_t(33)}) {
+      const std::string what = std::string("upload_transform(mean=") + mean_mode +
+                               ",batch=" + std::to_string(batch) + ")";
+      const SampleTransform s =
+          make_sample_transform(channels, height, width, crop, mean_mode, mean, 0.017f);
+      DeviceArray<float> dmean_pixel(s.mean_pixel);
+      InputBatchTransform t;
+      t.batch = batch;
+      t.channels = channels;
+      t.height = height;
+      t.width = width;
+      t.out_height = s.out_height;
+      t.out_width = s.out_width;
+      t.scale = s.scale;
+      std::vector<uint8_t> pixels(batch * channels * height * width), mirror(batch);
+      for (auto& p : pixels) p = static_cast<uint8_t>(rng.below(256));
+      std::vector<int32_t> crop_y(batch), crop_x(batch);
+      for (int64_t b = 0; b < batch; ++b) {
+        crop_y[b] = static_cast<int32_t>(rng.below(height - crop + 1));
+        crop_x[b] = static_cast<int32_t>(rng.below(width - crop + 1));
+        mirror[b] = static_cast<uint8_t>(rng.below(2));
+      }
+      const int64_t out_n = batch * channels * crop * crop;
+      std::vector<float> cpu(out_n);
+      t.mean_image = s.mean_image;
+      t.mean_pixel = std::string(mean_mode) == "pixel" ? s.mean_pixel.data() : nullptr;
+      cpu_backend().upload_transform(t, pixels.data(), crop_y.data(), crop_x.data(),
+                                     mirror.data(), cpu.data());
+      DeviceArray<float> out(out_n);
+      t.mean_image = s.mean_image ? dmean.get() : nullptr;
+      t.mean_pixel = std::string(mean_mode) == "pixel" ? dmean_pixel.get() : nullptr;
+      gpu.upload_transform(t, pixels.data(), crop_y.data(), crop_x.data(), mirror.data(),
+                           out.get());
+      std::fill(pixels.begin(), pixels.end(), uint8_t(0));  // the caller may reuse its arrays
+      check_close(what, out.host(), cpu, 0);
+    }
 }
 
 #endif  // DIGITS_HAVE_CUDA
