@@ -169,7 +169,16 @@ void BatchLoader::fill(int64_t batch_index, Batch& batch) {
   if (one_pass_) count = std::max<int64_t>(0, std::min(count, n_records - first));
   batch.index = batch_index;
   batch.count = count;
-  batch.data.resize(static_cast<size_t>(options_.batch_size * c * oh * ow));
+  const bool raw = options_.device_transform;
+  const size_t slots = static_cast<size_t>(options_.batch_size);
+  if (raw) {
+    batch.pixels.resize(slots * static_cast<size_t>(c * h * w));
+    batch.crop_y.assign(slots, 0);  // a short batch's unused slots stay valid corners
+    batch.crop_x.assign(slots, 0);
+    batch.mirror.assign(slots, 0);
+  } else {
+    batch.data.resize(slots * static_cast<size_t>(c * oh * ow));
+  }
   batch.labels.resize(static_cast<size_t>(options_.batch_size));
   batch.records.resize(static_cast<size_t>(count));
   std::vector<uint8_t> scratch(cached_ ? 0 : static_cast<size_t>(c * h * w));
@@ -195,7 +204,14 @@ void BatchLoader::fill(int64_t batch_index, Batch& batch) {
       x0 = static_cast<int64_t>(rng.below(static_cast<uint64_t>(w - ow + 1)));
     }
     bool flip = options_.mirror && rng.below(2) == 1;
-    transform_sample(transform, pixels, y0, x0, flip, batch.data.data() + s * c * oh * ow);
+    if (raw) {
+      std::copy_n(pixels, c * h * w, batch.pixels.data() + s * c * h * w);
+      batch.crop_y[s] = static_cast<int32_t>(y0);
+      batch.crop_x[s] = static_cast<int32_t>(x0);
+      batch.mirror[s] = flip ? 1 : 0;
+    } else {
+      transform_sample(transform, pixels, y0, x0, flip, batch.data.data() + s * c * oh * ow);
+    }
   }
 }
 

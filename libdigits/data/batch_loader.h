@@ -44,11 +44,20 @@ struct BatchLoaderOptions {
   std::string mean_mode = "none";  // none | image | pixel
   std::vector<float> mean;      // (C, H, W), needed unless mean_mode is none
   float scale = 1.0f;           // applied after mean subtraction (network's data_scale)
+  // Leave the transform (crop, mirror, mean, scale) to the backend, for a GPU: batches then
+  // carry the raw records with each sample's crop corner and mirror flag (Batch::pixels, ...)
+  // instead of floats, for Backend::upload_transform. The draws are the same either way.
+  bool device_transform = false;
   int64_t cache_bytes = int64_t(2) << 30;  // decoded records kept in memory up to this size
 };
 
 struct Batch {
-  std::vector<float> data;    // (N, C, out_h, out_w)
+  std::vector<float> data;    // (N, C, out_h, out_w); empty with device_transform
+  // With device_transform instead of data: the records (N, C, H, W) uint8 as stored, and each
+  // sample's crop corner and mirror flag (N each), as transform_sample would take them.
+  std::vector<uint8_t> pixels;
+  std::vector<int32_t> crop_y, crop_x;
+  std::vector<uint8_t> mirror;
   std::vector<float> labels;  // (N)
   std::vector<int64_t> records;  // (N) record numbers (BatchLoader::key() names them)
   int64_t index = 0;          // global batch index

@@ -17,6 +17,7 @@
 #include "core/yaml_safe.h"
 #include "data/batch_loader.h"
 #include "data/dataset_manifest.h"
+#include "data/transform.h"
 #include "nn/net.h"
 #include "nn/net_spec.h"
 #include "train/job_dir.h"
@@ -224,6 +225,7 @@ class Trainer {
 
  private:
   void feed(Net& net, const Batch& batch);
+  void prepare_device_transform();
   Validation validate();
   void snapshot(int64_t iteration, double val_accuracy);
   // Epochs as DIGITS counts them: whole epochs end exactly at multiples of the iterations per
@@ -244,13 +246,21 @@ class Trainer {
   JobStatus status_;
   std::string scores_blob_;  // the val net's class scores (bottom of its softmax loss)
   std::unique_ptr<TrainingGpuMonitor> gpu_;  // GPU readings for log.jsonl, when on a GPU
+  // On a GPU the input transform (crop, mirror, mean, scale) runs there: the loaders hand over
+  // raw records and feed() passes them to Backend::upload_transform with this description,
+  // whose means live on the device for the whole run. Unused on the CPU, where the loaders'
+  // threads transform.
+  bool device_transform_ = false;
+  InputBatchTransform input_transform_;
+  Tensor mean_image_, mean_pixel_;
   // Test hook, for the resume tests only: DIGITS_TEST_RECORD_LOG=FILE appends "ITERATION KEY"
   // for every training record as it is consumed, so a test can compare the data order of an
   // interrupted and resumed job with an uninterrupted one. Not a user feature.
   std::string record_log_ = std::getenv("DIGITS_TEST_RECORD_LOG") ? std::getenv("DIGITS_TEST_RECORD_LOG") : "";
 };
 
-BatchLoaderOptions loader_options(const Plan& plan, const std::string& split, bool train) {
+BatchLoaderOptions loader_options(const Plan& plan, const std::string& split, bool train,
+                                  bool device_transform) {
   BatchLoaderOptions o;
   o.db_dir = plan.dataset.db_path(split);
   o.batch_size = train ? plan.batch_size : plan.val_batch_size;
@@ -265,18 +275,53 @@ BatchLoaderOptions loader_options(const Plan& plan, const std::string& split, bo
   o.mean_mode = plan.spec.transforms.mean;
   o.mean = plan.dataset.mean;
   o.scale = static_cast<float>(plan.net.data_scale);
+  o.device_transform = device_transform;
   return o;
 }
 
 void Trainer::feed(Net& net, const Batch& batch) {
   // The only host-to-device traffic of an iteration: on a GPU, staged in pinned memory and
-  // copied on the backend's stream, overlapping whatever the host does next.
+  // copied on the backend's stream, overlapping whatever the host does next; there the records
+  // go as bytes and the backend transforms them (prepare_device_transform).
   Tensor& data = net.blob("data");
-  net.backend().upload(data.count(), batch.data.data(), data.data());
+  if (device_transform_) {
+    InputBatchTransform t = input_transform_;
+    t.batch = data.dim(0);  // a short last validation batch has reshaped the net
+    net.backend().upload_transform(t, batch.pixels.data(), batch.crop_y.data(),
+                                   batch.crop_x.data(), batch.mirror.data(), data.data());
+  } else {
+    net.backend().upload(data.count(), batch.data.data(), data.data());
+  }
   if (net.has_blob("label")) {
     Tensor& label = net.blob("label");
     net.backend().upload(label.count(), batch.labels.data(), label.data());
   }
+}
+
+// The same SampleTransform the loaders build (so the same per-channel mean floats), with its
+// means copied to the device once.
+void Trainer::prepare_device_transform() {
+  const DatasetView& ds = plan_.dataset;
+  const SampleTransform sample = make_sample_transform(
+      ds.channels, ds.height, ds.width, plan_.spec.transforms.crop, plan_.spec.transforms.mean,
+      ds.mean, static_cast<float>(plan_.net.data_scale));
+  input_transform_ = InputBatchTransform{};
+  input_transform_.channels = sample.channels;
+  input_transform_.height = sample.height;
+  input_transform_.width = sample.width;
+  input_transform_.out_height = sample.out_height;
+  input_transform_.out_width = sample.out_width;
+  input_transform_.scale = sample.scale;
+  if (sample.mean_image) {
+    mean_image_ = Tensor(Shape{ds.channels, ds.height, ds.width}, backend_->device());
+    mean_image_.set_data(ds.mean);
+    input_transform_.mean_image = mean_image_.data();
+  } else if (plan_.spec.transforms.mean == "pixel") {
+    mean_pixel_ = Tensor(Shape{ds.channels}, backend_->device());
+    mean_pixel_.set_data(sample.mean_pixel);
+    input_transform_.mean_pixel = mean_pixel_.data();
+  }
+  device_transform_ = true;
 }
 
 void Trainer::set_status(const std::string& state, int64_t iteration, const std::string& message) {
@@ -424,9 +469,13 @@ int Trainer::run(bool resuming, int64_t stop_after) {
     log_->note(fmt::format("pretrained: loaded {} parameters from {}", loaded, spec.pretrained));
   }
 
-  train_loader_ = std::make_unique<BatchLoader>(loader_options(plan_, "train", true));
+  if (backend_->device() == Device::cuda) prepare_device_transform();
+  train_loader_ = std::make_unique<BatchLoader>(
+      loader_options(plan_, "train", true, device_transform_));
   bool validating = spec.validation_interval > 0 && plan_.dataset.has_split("val");
-  if (validating) val_loader_ = std::make_unique<BatchLoader>(loader_options(plan_, "val", false));
+  if (validating)
+    val_loader_ = std::make_unique<BatchLoader>(
+        loader_options(plan_, "val", false, device_transform_));
 
   int64_t per_epoch = plan_.iterations_per_epoch;
   auto every = [&](double epochs) {
