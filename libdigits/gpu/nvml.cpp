@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 
+#include <cstddef>
 #include <fstream>
 #include <iterator>
 #include <memory>
@@ -29,6 +30,16 @@ struct nvmlProcessInfo_t {
   unsigned long long usedGpuMemory;  // bytes, or kNvmlValueNotAvailable
   unsigned int gpuInstanceId, computeInstanceId;
 };
+
+// The layouts NVML's documentation gives (x86-64 and aarch64 Linux): a wrong one would not fail,
+// it would silently read garbage, so the sizes are pinned. nvmlProcessInfo_t is the four-field
+// structure of the _v2 and _v3 queries (24 bytes); the unversioned query's nvmlProcessInfo_v1_t
+// has only pid and usedGpuMemory (16 bytes) and is not used.
+static_assert(sizeof(nvmlMemory_t) == 24, "nvmlMemory_t (v1): total, free, used");
+static_assert(sizeof(nvmlUtilization_t) == 8, "nvmlUtilization_t: gpu, memory");
+static_assert(sizeof(nvmlProcessInfo_t) == 24 && offsetof(nvmlProcessInfo_t, usedGpuMemory) == 8 &&
+                  offsetof(nvmlProcessInfo_t, gpuInstanceId) == 16,
+              "nvmlProcessInfo_t (v2/v3): pid, usedGpuMemory, gpuInstanceId, computeInstanceId");
 
 constexpr nvmlReturn_t kNvmlSuccess = 0;
 constexpr nvmlReturn_t kNvmlNotSupported = 3;

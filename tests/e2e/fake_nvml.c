@@ -25,6 +25,11 @@ typedef struct {
   unsigned int gpuInstanceId, computeInstanceId;
 } nvmlProcessInfo_t;
 
+/* The same layouts as libdigits/gpu/nvml.cpp pins (NVML's documented ones). */
+_Static_assert(sizeof(nvmlMemory_t) == 24, "nvmlMemory_t");
+_Static_assert(sizeof(nvmlUtilization_t) == 8, "nvmlUtilization_t");
+_Static_assert(sizeof(nvmlProcessInfo_t) == 24, "nvmlProcessInfo_t (v2/v3)");
+
 enum { OK = 0, INVALID_ARGUMENT = 2, NOT_SUPPORTED = 3, NOT_FOUND = 6, INSUFFICIENT_SIZE = 7,
        GPU_IS_LOST = 15 };
 static const unsigned long long MiB = 1ULL << 20;
