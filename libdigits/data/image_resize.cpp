@@ -13,6 +13,9 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 
 #include "core/error.h"
 #include "data/image.h"
@@ -131,17 +134,10 @@ void transpose_bytes(const uint8_t* in, int64_t rows, int64_t cols, int64_t in_s
 // grouped `interleave` at a time (line i * interleave + c is position i of interleaved element
 // c); out line o * interleave + c = sum over taps t of r.weights[o][t] * in line
 // (r.first[o] + t) * interleave + c, in Pillow's fixed point. Works on blocks of kBlock bytes of
-// a line at a time, whose sums stay in vector registers across the taps; built for AVX2 as
-// well (picked at run time), which has the 32-bit multiply SSE2 lacks; not under
-// ThreadSanitizer, whose GCC instrumentation of the ifunc resolver crashes at load time.
-#if defined(__SANITIZE_THREAD__)
-#define DIGITS_RESAMPLE_CLONES
-#else
-#define DIGITS_RESAMPLE_CLONES __attribute__((target_clones("avx2", "default")))
-#endif
-DIGITS_RESAMPLE_CLONES void resample_lines(
-    const uint8_t* in, int64_t line_len, int interleave, const ResampleWeights& r,
-    int64_t out_count, uint8_t* out) {
+// a line at a time, whose sums stay in vector registers across the taps. The portable version;
+// resample_lines_avx2 below is the one x86 machines with AVX2 run.
+void resample_lines_portable(const uint8_t* in, int64_t line_len, int interleave, const ResampleWeights& r,
+                             int64_t out_count, uint8_t* out) {
   constexpr int64_t kBlock = 32;
   for (int64_t o = 0; o < out_count; ++o) {
     const int32_t* k = &r.weights[o * r.taps];
@@ -168,6 +164,64 @@ DIGITS_RESAMPLE_CLONES void resample_lines(
       }
     }
   }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define DIGITS_RESAMPLE_AVX2 1
+// The same sums with AVX2 intrinsics: each tap's 8 source bytes are zero-extended to 32 bits
+// straight from memory (vpmovzxbd), multiplied by the broadcast weight and added, 32 bytes of a
+// line per block in four registers; packing with signed then unsigned saturation is Pillow's
+// clip to 0..255. Compiled for AVX2 whatever the build flags, and called only where the CPU has
+// it (the compiler's own vectorisation of the portable loop took 1.5 to 2x as long here).
+__attribute__((target("avx2"))) inline __m256i widen(const uint8_t* p) {
+  return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+}
+__attribute__((target("avx2"))) void resample_lines_avx2(const uint8_t* in, int64_t line_len, int interleave,
+                                                        const ResampleWeights& r, int64_t out_count,
+                                                        uint8_t* out) {
+  const __m256i bias = _mm256_set1_epi32(1 << (kPrecisionBits - 1));
+  const __m256i byte_order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  const int64_t tap_stride = interleave * line_len;
+  for (int64_t o = 0; o < out_count; ++o) {
+    const int32_t* k = &r.weights[o * r.taps];
+    const int64_t taps = r.count[o];
+    for (int c = 0; c < interleave; ++c) {
+      const uint8_t* first_line = in + (r.first[o] * interleave + c) * line_len;
+      uint8_t* dst = out + (o * interleave + c) * line_len;
+      int64_t i0 = 0;
+      for (; i0 + 32 <= line_len; i0 += 32) {
+        __m256i s0 = bias, s1 = bias, s2 = bias, s3 = bias;
+        const uint8_t* src = first_line + i0;
+        for (int64_t t = 0; t < taps; ++t, src += tap_stride) {
+          const __m256i w = _mm256_set1_epi32(k[t]);
+          s0 = _mm256_add_epi32(s0, _mm256_mullo_epi32(widen(src), w));
+          s1 = _mm256_add_epi32(s1, _mm256_mullo_epi32(widen(src + 8), w));
+          s2 = _mm256_add_epi32(s2, _mm256_mullo_epi32(widen(src + 16), w));
+          s3 = _mm256_add_epi32(s3, _mm256_mullo_epi32(widen(src + 24), w));
+        }
+        // packs per 128-bit lane: bytes (as dwords) s0[0:4] s1[0:4] s2[0:4] s3[0:4] | s0[4:8] ...
+        const __m256i low = _mm256_packs_epi32(_mm256_srai_epi32(s0, kPrecisionBits), _mm256_srai_epi32(s1, kPrecisionBits));
+        const __m256i high = _mm256_packs_epi32(_mm256_srai_epi32(s2, kPrecisionBits), _mm256_srai_epi32(s3, kPrecisionBits));
+        const __m256i bytes = _mm256_permutevar8x32_epi32(_mm256_packus_epi16(low, high), byte_order);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i0), bytes);
+      }
+      for (int64_t i = i0; i < line_len; ++i) {
+        int32_t sum = 1 << (kPrecisionBits - 1);
+        for (int64_t t = 0; t < taps; ++t) sum += first_line[t * tap_stride + i] * k[t];
+        dst[i] = clip8(sum);
+      }
+    }
+  }
+}
+#endif
+
+void resample_lines(const uint8_t* in, int64_t line_len, int interleave, const ResampleWeights& r, int64_t out_count,
+                    uint8_t* out) {
+#if defined(DIGITS_RESAMPLE_AVX2)
+  static const bool has_avx2 = __builtin_cpu_supports("avx2");
+  if (has_avx2) return resample_lines_avx2(in, line_len, interleave, r, out_count, out);
+#endif
+  resample_lines_portable(in, line_len, interleave, r, out_count, out);
 }
 
 void check_size(int64_t width, int64_t height) {
