@@ -35,6 +35,18 @@ std::string PoolShape::describe() const {
                      pw);
 }
 
+InputBatchTransform input_batch_transform(const SampleTransform& sample, int64_t batch) {
+  InputBatchTransform t;
+  t.batch = batch;
+  t.channels = sample.channels;
+  t.height = sample.height;
+  t.width = sample.width;
+  t.out_height = sample.out_height;
+  t.out_width = sample.out_width;
+  t.scale = sample.scale;
+  return t;
+}
+
 // transform_sample per record, straight into dst: valid where the backend's memory is the
 // host's (the CPU backend); the CUDA backend overrides it.
 void Backend::upload_transform(const InputBatchTransform& t, const uint8_t* pixels,

@@ -80,6 +80,11 @@ struct InputBatchTransform {
   float scale = 1.0f;
 };
 
+struct SampleTransform;  // data/transform.h
+// The record shape, crop and scale of `sample` for a batch of `batch` records. The means are
+// left null: they must be on the backend's device, which `sample` (host memory) is not.
+InputBatchTransform input_batch_transform(const SampleTransform& sample, int64_t batch);
+
 class Backend {
  public:
   virtual ~Backend() = default;

@@ -305,13 +305,7 @@ void Trainer::prepare_device_transform() {
   const SampleTransform sample = make_sample_transform(
       ds.channels, ds.height, ds.width, plan_.spec.transforms.crop, plan_.spec.transforms.mean,
       ds.mean, static_cast<float>(plan_.net.data_scale));
-  input_transform_ = InputBatchTransform{};
-  input_transform_.channels = sample.channels;
-  input_transform_.height = sample.height;
-  input_transform_.width = sample.width;
-  input_transform_.out_height = sample.out_height;
-  input_transform_.out_width = sample.out_width;
-  input_transform_.scale = sample.scale;
+  input_transform_ = input_batch_transform(sample, 0);  // feed() sets the batch
   if (sample.mean_image) {
     mean_image_ = Tensor(Shape{ds.channels, ds.height, ds.width}, backend_->device());
     mean_image_.set_data(ds.mean);

@@ -48,16 +48,9 @@ TEST_CASE("cuda transform_batch equals transform_sample for every mean mode, cro
         DeviceArray<float> dmean_pixel(t.mean_pixel), out(batch * sample);
         DeviceArray<int32_t> dcrop_y(crop_y), dcrop_x(crop_x);
         DeviceArray<uint8_t> dmirror(mirror);
-        InputBatchTransform ct;
-        ct.batch = batch;
-        ct.channels = channels;
-        ct.height = height;
-        ct.width = width;
-        ct.out_height = t.out_height;
-        ct.out_width = t.out_width;
+        InputBatchTransform ct = input_batch_transform(t, batch);
         ct.mean_image = t.mean_image ? dmean.get() : nullptr;
         ct.mean_pixel = std::string(mean_mode) == "pixel" ? dmean_pixel.get() : nullptr;
-        ct.scale = scale;
         cuda_transform_batch(ct, dpixels.get(), dcrop_y.get(), dcrop_x.get(), dmirror.get(),
                              out.get(), nullptr);
         check_close(what, out.host(), cpu, 0);
@@ -81,14 +74,7 @@ TEST_CASE("cuda upload_transform equals the CPU backend's, from host arrays, twi
       const SampleTransform s =
           make_sample_transform(channels, height, width, crop, mean_mode, mean, 0.017f);
       DeviceArray<float> dmean_pixel(s.mean_pixel);
-      InputBatchTransform t;
-      t.batch = batch;
-      t.channels = channels;
-      t.height = height;
-      t.width = width;
-      t.out_height = s.out_height;
-      t.out_width = s.out_width;
-      t.scale = s.scale;
+      InputBatchTransform t = input_batch_transform(s, batch);
       std::vector<uint8_t> pixels(batch * channels * height * width), mirror(batch);
       for (auto& p : pixels) p = static_cast<uint8_t>(rng.below(256));
       std::vector<int32_t> crop_y(batch), crop_x(batch);

@@ -74,15 +74,9 @@ TEST_CASE("BatchLoader device_transform + upload_transform = the loader's own fl
 
       const SampleTransform sample =
           make_sample_transform(kChannels, kHeight, kWidth, o.crop, mode, mean, o.scale);
-      InputBatchTransform t;
-      t.channels = kChannels;
-      t.height = kHeight;
-      t.width = kWidth;
-      t.out_height = sample.out_height;
-      t.out_width = sample.out_width;
-      t.mean_image = sample.mean_image;
+      InputBatchTransform t = input_batch_transform(sample, 0);
+      t.mean_image = sample.mean_image;  // the CPU backend's device is the host
       t.mean_pixel = std::string(mode) == "pixel" ? sample.mean_pixel.data() : nullptr;
-      t.scale = o.scale;
       int flips = 0;
       for (int b = 0; b < 3; ++b) {
         const Batch& expected = floats.next();
