@@ -1,6 +1,7 @@
 #include "data/dataset_builder.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -701,6 +702,12 @@ BadLimit parse_bad_limit(const std::string& text) {
 
 CreateSummary create_dataset(const CreateOptions& options) {
   auto started = std::chrono::steady_clock::now();
+  // Records and LMDB's page buffers for them are allocated and freed by the hundred thousand,
+  // each up to a few MB (a 256x256 colour record is 192 KiB). glibc would serve each one with a
+  // fresh mmap, or trim the heap after each commit, and the kernel would zero-fill every page of
+  // it again: 15% more CPU in a raw 256x256 JPEG run. Kept in the heap and reused instead.
+  ::mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  ::mallopt(M_TRIM_THRESHOLD, 256 << 20);
   // Option values first: usage errors before any scan.
   if (options.output.empty()) fail_usage("-o DIR is required");
   if (options.channels && *options.channels != 1 && *options.channels != 3)

@@ -67,7 +67,7 @@ LmdbWriter::LmdbWriter(const std::string& dir, const Options& options)
     fail_runtime("{}: cannot write: {}", lock_file, std::strerror(reserve_error));
   check(mdb_env_create(&env_), dir_, "env_create");
   int rc = mdb_env_set_mapsize(env_, map_bytes_);
-  if (rc == MDB_SUCCESS) rc = mdb_env_open(env_, dir_.c_str(), MDB_WRITEMAP | MDB_NOSYNC, 0664);
+  if (rc == MDB_SUCCESS) rc = mdb_env_open(env_, dir_.c_str(), MDB_NOSYNC, 0664);
   if (rc != MDB_SUCCESS) {
     mdb_env_close(env_);
     env_ = nullptr;
@@ -131,10 +131,10 @@ void LmdbWriter::put(std::string key, std::string value) {
     commit_pending();
 }
 
-// With MDB_WRITEMAP the data file is a sparse file the size of the map, written through memory:
-// on a full disk a write into a hole is a SIGBUS, not an error. So the blocks a commit may touch
-// (new pages above the last used one: the values, at most half-full leaf pages, the branch
-// pages and copy-on-write copies) are allocated first, and ENOSPC is an error naming the file.
+// LMDB reports a short write (the disk filling up during a commit) as EIO, which hides the
+// cause. So the blocks a commit may write (new pages above the last used one: the values, at
+// most half-full leaf pages, the branch pages and copy-on-write copies) are allocated first,
+// and a full disk is ENOSPC naming the file. finish() trims what was reserved and not used.
 void LmdbWriter::reserve_disk() {
   MDB_envinfo info;
   MDB_stat stat;
@@ -220,7 +220,7 @@ const LmdbWriter::DataFile& LmdbWriter::finish() {
   const uint64_t used = (static_cast<uint64_t>(info.me_last_pgno) + 1) * stat.ms_psize;
   struct stat st;
   if (::stat(data_file.c_str(), &st) != 0) fail_runtime("{}: cannot stat: {}", data_file, std::strerror(errno));
-  // MDB_WRITEMAP sized the file to the whole map, so the pages in use are all in it.
+  // The file holds every page up to me_last_pgno (and the blocks reserved past them).
   if (static_cast<uint64_t>(st.st_size) < used)
     fail_runtime("{}: {} bytes, but its pages run to {} bytes", data_file, st.st_size, used);
   // The last commit fixed the bytes [0, used): the published file. They are hashed on a second
@@ -241,8 +241,8 @@ const LmdbWriter::DataFile& LmdbWriter::finish() {
   check(rc, dir_, "env_sync");
   close();
   finished_ = true;
-  // Trim the sparse file to the pages in use, so that the dataset's size on disk and in a
-  // tarball is what it holds; readers never touch pages past me_last_pgno.
+  // Trim the blocks reserved and not used, so that the dataset's size on disk and in a tarball
+  // is what it holds; readers never touch pages past me_last_pgno.
   if (static_cast<uint64_t>(st.st_size) > used && ::truncate(data_file.c_str(), static_cast<off_t>(used)) != 0)
     fail_runtime("{}: cannot trim to {} bytes: {}", data_file, used, std::strerror(errno));
   data_file_ = {used, hash.digest()};

@@ -1,11 +1,14 @@
 // A small LMDB wrapper: one unnamed database per environment directory (data.mdb + lock.mdb),
 // as Caffe and DIGITS lay out train_db/, val_db/, test_db/.
 //
-// Writer: opened with MDB_WRITEMAP | MDB_NOSYNC (about 5x faster for large records here), puts
-// batched into transactions, one explicit sync at finish(). The map starts small and doubles on
-// MDB_MAP_FULL (the batch is replayed), so no size limit reaches the user; finish() trims the
-// sparse data file back to the pages in use and returns its size and XXH64, hashed from the map
-// while the sync runs.
+// Writer: opened with MDB_NOSYNC, puts batched into transactions whose pages LMDB writes with
+// write(2) at commit, a background fdatasync every sync_step_bytes and one at finish(). The map
+// starts small and doubles on MDB_MAP_FULL (the batch is replayed), so no size limit reaches the
+// user; finish() returns the data file's size and XXH64, hashed while the final sync runs.
+// (MDB_WRITEMAP, which writes the records through the map, cost more CPU for large records:
+// the kernel zero-fills every fresh page of the map before the copy lands in it, and write-back
+// of mapped pages interrupts the other cores to write-protect them.) The blocks of each commit
+// are reserved first, so that a full disk is an ENOSPC error naming the file.
 // Reader: read-only, no lock file (datasets are immutable once published), cursor iteration in
 // key order and lookup by key.
 // Every error names the directory and LMDB's own message; LMDB errors are Error(runtime)

@@ -1,5 +1,6 @@
 // LMDB store (map growth past the initial size, batching, background syncs, reader iteration and
-// lookup, trimmed file, the size and hash finish() reports) and IDX files (plain and gzipped, hostile headers).
+// lookup, trimmed file, the size and hash finish() reports) and IDX files (plain and gzipped,
+// hostile headers).
 #include <doctest/doctest.h>
 
 #include "temp_dir.h"
@@ -68,7 +69,7 @@ TEST_CASE("lmdb: writer grows the map past its initial size; reader sees every r
     CHECK(writer.map_bytes() >= (size_t{8} << 20));
     CHECK(writer.finish().xxh64 == reported.xxh64);  // idempotent
   }
-  // The sparse WRITEMAP file was trimmed to what is in use (~6 MiB, well under the map).
+  // The blocks reserved for commits were trimmed to what is in use (~6 MiB, under the map).
   struct stat st;
   REQUIRE(stat((dir + "/data.mdb").c_str(), &st) == 0);
   CHECK(st.st_size < (size_t{8} << 20));
