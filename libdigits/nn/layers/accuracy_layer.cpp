@@ -26,19 +26,13 @@ class AccuracyLayer final : public Layer {
 
   void reshape(const std::vector<Tensor*>& bottom, const std::vector<Tensor*>& top) override {
     const Tensor& scores = *bottom[0];
-    const Tensor& labels = *bottom[1];
-    const int axis = layer_detail::canonical_axis(config_, "axis", axis_setting_, scores);
-    outer_ = scores.count(0, axis);
-    channels_ = scores.dim(axis);
-    inner_ = scores.count(axis + 1);
+    const auto view = layer_detail::labelled_scores(config_, axis_setting_, scores, *bottom[1]);
+    outer_ = view.outer;
+    channels_ = view.channels;
+    inner_ = view.inner;
     if (top_k_ > channels_)
       config_.fail_key("top_k", fmt::format("top_k {} exceeds the {} classes of scores {}",
                                             top_k_, channels_, scores.shape_string()));
-    if (labels.count() != outer_ * inner_)
-      fail_layer(fmt::format("label count {} (shape {}) does not match scores {}: expected {} "
-                             "labels, one per position outside axis {}",
-                             labels.count(), labels.shape_string(), scores.shape_string(),
-                             outer_ * inner_, axis));
     top[0]->reshape(Shape{});
   }
 

@@ -33,6 +33,26 @@ inline int ignore_label_setting(const LayerConfig& config) {
   return static_cast<int>(value);
 }
 
+// Scores seen around their class axis as outer x channels x inner positions, with one label per
+// position outside the axis.
+struct LabelledScores {
+  int64_t outer = 0, channels = 0, inner = 0;
+};
+
+// The view of bottom[0] (scores) that bottom[1] (labels) labels; a usage error naming the layer
+// and both shapes when the label count does not match.
+inline LabelledScores labelled_scores(const LayerConfig& config, int64_t axis_setting,
+                                      const Tensor& scores, const Tensor& labels) {
+  const int axis = canonical_axis(config, "axis", axis_setting, scores);
+  LabelledScores view{scores.count(0, axis), scores.dim(axis), scores.count(axis + 1)};
+  if (labels.count() != view.outer * view.inner)
+    config.fail_key(nullptr, fmt::format("label count {} (shape {}) does not match scores {}: "
+                                         "expected {} labels, one per position outside axis {}",
+                                         labels.count(), labels.shape_string(),
+                                         scores.shape_string(), view.outer * view.inner, axis));
+  return view;
+}
+
 // Runs `op`, a backend call that reads class labels (softmax loss, accuracy). Labels are integers
 // stored as floats, one per position, each in [0, classes) or equal to ignore_label. Both
 // backends check them where they are (the CPU before computing; the CUDA kernels as they go,
