@@ -27,7 +27,8 @@ int64_t shape_count(const Shape& shape) {
   int64_t n = 1;
   for (int64_t d : shape) {
     if (d < 0) fail_runtime("negative dimension in shape {}", shape_string(shape));
-    n *= d;
+    if (__builtin_mul_overflow(n, d, &n))
+      fail_runtime("shape {} has more elements than an int64 counts", shape_string(shape));
   }
   return n;
 }

@@ -467,14 +467,22 @@ static SafetensorsFile load_safetensors_impl(const std::string& path, bool with_
     if (element == 0)
       fail_data("{}: tensor '{}': unsupported dtype \"{}\" (supported: {})", path, e.name,
                 e.dtype, kSupportedDtypes);
+    // The product of the non-zero dimensions must fit an int64, as tensors count elements in
+    // one: [2^32, 2^32, 0] holds no element, but its running product overflows on the way.
     uint64_t count = 1;
+    bool empty = false;
     for (int64_t dim : e.shape) {
       uint64_t d = static_cast<uint64_t>(dim);
-      if (d != 0 && count > UINT64_MAX / d)
+      if (d == 0) {
+        empty = true;
+        continue;
+      }
+      if (count > static_cast<uint64_t>(INT64_MAX) / d)
         fail_data("{}: tensor '{}': shape {} has more elements than can exist", path, e.name,
                   shape_string(e.shape));
       count *= d;
     }
+    if (empty) count = 0;
     if (count > UINT64_MAX / element || count * element > data_size)
       fail_data("{}: tensor '{}': shape {} of {} needs more bytes than the file's {} bytes of data",
                 path, e.name, shape_string(e.shape), e.dtype, data_size);

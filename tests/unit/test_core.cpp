@@ -23,6 +23,14 @@ TEST_CASE("tensor shape, reshape keeps capacity, host round trip") {
   CHECK_THROWS_AS(t.set_data(std::vector<float>(3)), Error);
 }
 
+TEST_CASE("shape_count: an element count past int64 is an error, not an overflow") {
+  CHECK(shape_count({}) == 1);
+  CHECK(shape_count({3, 0, 5}) == 0);
+  CHECK(shape_count({int64_t(1) << 31, int64_t(1) << 31}) == int64_t(1) << 62);
+  CHECK_THROWS_AS(shape_count({int64_t(1) << 32, int64_t(1) << 32}), Error);
+  CHECK_THROWS_AS(shape_count({int64_t(1) << 32, int64_t(1) << 32, 0}), Error);
+}
+
 TEST_CASE("rng is reproducible from seed and from saved state") {
   Rng a(42), b(42);
   for (int i = 0; i < 10; ++i) CHECK(a.next_u64() == b.next_u64());

@@ -301,6 +301,10 @@ TEST_CASE("hostile headers: each problem named") {
            "shape has more than 16 dimensions");
   contains(error(R"({"t":{"dtype":"F32","shape":[4294967296,4294967296,4294967296],"data_offsets":[0,8]}})", f32x2),
            "tensor 't': shape [4294967296,4294967296,4294967296] has more elements than can exist");
+  // No element at all, but the running product of the others overflows an int64 (found by
+  // fuzzing: it was undefined behaviour in shape_count).
+  contains(error(R"({"t":{"dtype":"F32","shape":[4294967296,4294964592,0],"data_offsets":[0,0]}})", ""),
+           "tensor 't': shape [4294967296,4294964592,0] has more elements than can exist");
   contains(error(R"({"t":{"dtype":"F32","shape":[1000000000000],"data_offsets":[0,8]}})", f32x2),
            "needs more bytes than the file's 8 bytes of data");
   contains(error(R"({"t":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", floats({1, 2, 3, 4})),
