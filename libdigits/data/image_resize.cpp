@@ -296,9 +296,12 @@ __attribute__((target("avx2"))) void resample_lines_avx2(const uint8_t* in, int6
         s3 = _mm256_add_epi32(s3, _mm256_mullo_epi32(widen(src + 24), w));
       }
       // packs per 128-bit lane: bytes (as dwords) s0[0:4] s1[0:4] s2[0:4] s3[0:4] | s0[4:8] ...
-      const __m256i low = _mm256_packs_epi32(_mm256_srai_epi32(s0, kPrecisionBits), _mm256_srai_epi32(s1, kPrecisionBits));
-      const __m256i high = _mm256_packs_epi32(_mm256_srai_epi32(s2, kPrecisionBits), _mm256_srai_epi32(s3, kPrecisionBits));
-      const __m256i bytes = _mm256_permutevar8x32_epi32(_mm256_packus_epi16(low, high), byte_order);
+      const __m256i low = _mm256_packs_epi32(_mm256_srai_epi32(s0, kPrecisionBits),
+                                             _mm256_srai_epi32(s1, kPrecisionBits));
+      const __m256i high = _mm256_packs_epi32(_mm256_srai_epi32(s2, kPrecisionBits),
+                                              _mm256_srai_epi32(s3, kPrecisionBits));
+      const __m256i bytes =
+          _mm256_permutevar8x32_epi32(_mm256_packus_epi16(low, high), byte_order);
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i0), bytes);
     }
     for (int64_t i = i0; i < line_len; ++i) {

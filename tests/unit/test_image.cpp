@@ -9,6 +9,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -515,6 +517,103 @@ TEST_CASE("image: resize matches PIL's bilinear resize (and DIGITS's crop)") {
     Image resized = resize_image(photo, width, height, ResizeMode::crop, rng);
     std::vector<uint8_t> expected = fixture(fmt::format("photo_{}_{}_crop.c3.raw", width, height));
     CHECK(resized.pixels == expected);
+  }
+}
+
+namespace {
+
+// Pillow's ImagingResample for 8-bit images, written plainly (one output byte at a time, 64-bit
+// sums): per-output triangle weights widened by the shrink ratio, normalised, rounded to 22-bit
+// fixed point; the horizontal pass rounded to bytes, then the vertical pass.
+std::vector<uint8_t> plain_pillow_resample(const Image& in, int64_t width, int64_t height) {
+  struct Axis {
+    std::vector<int64_t> first, count;
+    std::vector<std::vector<int64_t>> weights;
+  };
+  const auto axis = [](int64_t in_size, int64_t out_size) {
+    const double scale = static_cast<double>(in_size) / static_cast<double>(out_size);
+    const double support = std::max(scale, 1.0);
+    Axis a;
+    for (int64_t o = 0; o < out_size; ++o) {
+      const double center = (static_cast<double>(o) + 0.5) * scale;
+      const int64_t lo = std::max<int64_t>(static_cast<int64_t>(center - support + 0.5), 0);
+      const int64_t hi = std::min<int64_t>(static_cast<int64_t>(center + support + 0.5), in_size);
+      std::vector<double> w;
+      double total = 0;
+      for (int64_t x = lo; x < hi; ++x) {
+        const double t = std::fabs((static_cast<double>(x) - center + 0.5) / support);
+        w.push_back(t < 1 ? 1 - t : 0);
+        total += w.back();
+      }
+      std::vector<int64_t> fixed;
+      for (double v : w)
+        fixed.push_back(static_cast<int64_t>(0.5 + (total != 0 ? v / total : v) * (1 << 22)));
+      a.first.push_back(lo);
+      a.count.push_back(hi - lo);
+      a.weights.push_back(fixed);
+    }
+    return a;
+  };
+  const auto clip = [](int64_t sum) {
+    return static_cast<uint8_t>(std::clamp<int64_t>(sum >> 22, 0, 255));
+  };
+  const int64_t c = in.channels;
+  std::vector<uint8_t> rows = in.pixels;  // (in.height, width, c) after the horizontal pass
+  if (width != in.width) {
+    const Axis h = axis(in.width, width);
+    rows.assign(static_cast<size_t>(in.height * width * c), 0);
+    for (int64_t y = 0; y < in.height; ++y)
+      for (int64_t x = 0; x < width; ++x)
+        for (int64_t k = 0; k < c; ++k) {
+          int64_t sum = 1 << 21;
+          for (int64_t t = 0; t < h.count[x]; ++t)
+            sum += in.pixels[(y * in.width + h.first[x] + t) * c + k] * h.weights[x][t];
+          rows[(y * width + x) * c + k] = clip(sum);
+        }
+  }
+  if (height == in.height) return rows;
+  const Axis v = axis(in.height, height);
+  std::vector<uint8_t> out(static_cast<size_t>(height * width * c));
+  for (int64_t y = 0; y < height; ++y)
+    for (int64_t i = 0; i < width * c; ++i) {
+      int64_t sum = 1 << 21;
+      for (int64_t t = 0; t < v.count[y]; ++t)
+        sum += rows[(v.first[y] + t) * width * c + i] * v.weights[y][t];
+      out[y * width * c + i] = clip(sum);
+    }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("image: resample_bilinear equals a plain Pillow resampler on random images") {
+  // The resampler's vector kernels (AVX2 where the CPU has it, portable under DIGITS_NO_SIMD=1,
+  // which tests/e2e/test_dataset_resize_simd.sh compares) work on strips, blocks and transposes
+  // with ragged edges: odd sizes, 1 to 4 channels, 1-pixel lines, shrinking and enlarging, and
+  // pixels of only 0 and 255 (the sums nearest the clip) must all give Pillow's bytes.
+  Rng rng(5);
+  const auto check = [&](int64_t w, int64_t h, int channels, int64_t width, int64_t height,
+                         bool extremes) {
+    std::vector<uint8_t> pixels(static_cast<size_t>(w * h * channels));
+    for (auto& p : pixels)
+      p = extremes ? (rng.below(2) ? 255 : 0) : static_cast<uint8_t>(rng.below(256));
+    const Image in = make_image(w, h, channels, pixels);
+    const Image out = resample_bilinear(in, width, height);
+    CHECK_MESSAGE(out.pixels == plain_pillow_resample(in, width, height),
+                  w << "x" << h << "x" << channels << " -> " << width << "x" << height);
+  };
+  for (int channels : {1, 3, 4}) {
+    check(640, 480, channels, 256, 256, false);
+    check(300, 400, channels, 256, 256, false);
+    check(1, 1, channels, 256, 256, false);
+    check(1, 37, channels, 5, 300, false);
+    check(37, 1, channels, 300, 1, true);
+  }
+  for (int i = 0; i < 300; ++i) {
+    const int channels = 1 + static_cast<int>(rng.below(4));
+    const int64_t w = 1 + rng.below(i % 3 ? 80 : 400), h = 1 + rng.below(i % 4 ? 80 : 300);
+    const int64_t width = 1 + rng.below(i % 2 ? 200 : 60), height = 1 + rng.below(i % 5 ? 70 : 200);
+    check(w, h, channels, width, height, i % 4 == 0);
   }
 }
 
