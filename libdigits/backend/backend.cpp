@@ -37,13 +37,8 @@ std::string PoolShape::describe() const {
 
 InputBatchTransform input_batch_transform(const SampleTransform& sample, int64_t batch) {
   InputBatchTransform t;
+  static_cast<TransformGeometry&>(t) = sample;
   t.batch = batch;
-  t.channels = sample.channels;
-  t.height = sample.height;
-  t.width = sample.width;
-  t.out_height = sample.out_height;
-  t.out_width = sample.out_width;
-  t.scale = sample.scale;
   return t;
 }
 
@@ -55,15 +50,10 @@ void Backend::upload_transform(const InputBatchTransform& t, const uint8_t* pixe
   DIGITS_CHECK(device() == Device::cpu, "{}: upload_transform needs the backend's own version",
                name());
   SampleTransform sample;
-  sample.channels = t.channels;
-  sample.height = t.height;
-  sample.width = t.width;
-  sample.out_height = t.out_height;
-  sample.out_width = t.out_width;
+  static_cast<TransformGeometry&>(sample) = t;
   sample.mean_image = t.mean_image;
   sample.mean_pixel.assign(static_cast<size_t>(t.channels), 0.0f);
   if (t.mean_pixel) sample.mean_pixel.assign(t.mean_pixel, t.mean_pixel + t.channels);
-  sample.scale = t.scale;
   const int64_t in_record = t.channels * t.height * t.width;
   const int64_t out_record = t.channels * t.out_height * t.out_width;
   for (int64_t b = 0; b < t.batch; ++b) {

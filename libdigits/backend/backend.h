@@ -15,6 +15,7 @@
 #include <string>
 
 #include "core/tensor.h"
+#include "data/transform.h"
 
 namespace digits {
 
@@ -71,16 +72,12 @@ struct SolverStep {
 // A batch of records as stored, uint8 (batch, C, H, W) planar BGR, and how each becomes network
 // input (data/transform.h: crop at (crop_y[b], crop_x[b]), mirror when mirror[b], subtract the
 // mean, scale). crop_y[b] + out_height <= height and crop_x[b] + out_width <= width.
-struct InputBatchTransform {
+struct InputBatchTransform : TransformGeometry {
   int64_t batch = 0;
-  int64_t channels = 0, height = 0, width = 0;  // each record (C, H, W)
-  int64_t out_height = 0, out_width = 0;        // after the crop
   const float* mean_image = nullptr;  // on the backend's device, (C, H, W); nullable
   const float* mean_pixel = nullptr;  // on the backend's device, (C); nullable; unused with an image
-  float scale = 1.0f;
 };
 
-struct SampleTransform;  // data/transform.h
 // The record shape, crop and scale of `sample` for a batch of `batch` records. The means are
 // left null: they must be on the backend's device, which `sample` (host memory) is not.
 InputBatchTransform input_batch_transform(const SampleTransform& sample, int64_t batch);

@@ -13,12 +13,17 @@
 
 namespace digits {
 
-struct SampleTransform {
+// What a sample's transform and a batch's on a backend (backend.h, InputBatchTransform) share:
+// the record's shape, the size after the crop, and the scale.
+struct TransformGeometry {
   int64_t channels = 0, height = 0, width = 0;  // the record (C, H, W)
   int64_t out_height = 0, out_width = 0;        // after the crop (the record's size without one)
-  const float* mean_image = nullptr;            // (C, H, W), not owned; set only for mean "image"
-  std::vector<float> mean_pixel;                // (C); zeros for "none", used when no mean_image
   float scale = 1.0f;
+};
+
+struct SampleTransform : TransformGeometry {
+  const float* mean_image = nullptr;  // (C, H, W), not owned; set only for mean "image"
+  std::vector<float> mean_pixel;      // (C); zeros for "none", used when no mean_image
 };
 
 // crop: 0 for none, else the side of the square crop (at most height and width).
