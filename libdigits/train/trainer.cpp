@@ -588,10 +588,18 @@ int run_training(const TrainRequest& request) {
   std::string spec_label = request.spec_file;
   if (request.resume == "yes" || (request.resume == "auto" && is_job_dir(request.job_dir))) {
     require_job_dir(request.job_dir);
-    if (!request.sets.empty() || !request.spec_file.empty() || !request.dataset.empty() ||
-        !request.network.empty())
+    // `--resume auto` keeps one command line for every run of a Slurm or cron job: the spec and
+    // flags that started the job come again each time, and the job's own job.yaml wins.
+    if (request.resume == "yes" &&
+        (!request.sets.empty() || !request.spec_file.empty() || !request.dataset.empty() ||
+         !request.network.empty()))
       fail_usage("--resume continues {} exactly as specified in its job.yaml; it takes no spec, "
                  "--dataset, --network or --set", request.job_dir);
+    if (request.resume == "auto" &&
+        (!request.sets.empty() || !request.spec_file.empty() || !request.dataset.empty() ||
+         !request.network.empty()))
+      std::fprintf(stderr, "digits-train: %s exists: it continues as its job.yaml says (the spec "
+                   "and flags given only start a new job)\n", request.job_dir.c_str());
     JobStatus status = read_status(request.job_dir);
     if (status.state == "done") {
       std::fprintf(stderr, "digits-train: job %s is already done\n", request.job_dir.c_str());
