@@ -84,8 +84,9 @@ YAML::Node solver_to_yaml(const SolverConfig& c) {
   return node;
 }
 
-Plan make_plan(const YAML::Node& root, const std::string& file, int64_t cache_probe_records = 0) {
-  (void)cache_probe_records;
+// network_file: the network to build instead of the spec's `network` (a resumed job builds the
+// one it was trained with, JOBDIR/network.yaml).
+Plan make_plan(const YAML::Node& root, const std::string& file, const std::string& network_file = "") {
   Plan plan;
   plan.root = root;
   plan.spec = parse_job_spec(root, file);
@@ -95,7 +96,7 @@ Plan make_plan(const YAML::Node& root, const std::string& file, int64_t cache_pr
   // A dataset damaged since its creation is refused before LMDB opens it (exit 3, no crash).
   check_dataset_data(spec.dataset);
   plan.dataset = open_dataset_view(spec.dataset);
-  plan.network_path = find_network(spec.network);
+  plan.network_path = network_file.empty() ? find_network(spec.network) : network_file;
   NetSpecOptions net_options;
   net_options.classes = spec.classes > 0 ? spec.classes
                                          : static_cast<int64_t>(plan.dataset.labels.size());
@@ -135,6 +136,21 @@ Plan make_plan(const YAML::Node& root, const std::string& file, int64_t cache_pr
   return plan;
 }
 
+// The paths a new job's spec names (dataset, pretrained weights, a network file) made absolute,
+// so that its job.yaml means the same from any working directory: `--resume JOBDIR` run from
+// elsewhere (a batch script, cron) finds the dataset again.
+void make_spec_paths_absolute(YAML::Node& root) {
+  for (const char* key : {"dataset", "pretrained", "network"}) {
+    YAML::Node value = root[key];
+    if (!value.IsDefined() || !value.IsScalar() || value.Scalar().empty()) continue;
+    const std::string text = value.Scalar();
+    // A network is a name in the search path unless it names a file.
+    if (std::string(key) == "network" && !fs::is_regular_file(text)) continue;
+    if (fs::path(text).is_absolute()) continue;
+    root[key] = fs::absolute(text).lexically_normal().string();
+  }
+}
+
 YAML::Node load_spec_root(const TrainRequest& request) {
   YAML::Node root = request.spec_file.empty() ? YAML::Node(YAML::NodeType::Map)
                                               : load_yaml_file(request.spec_file);
@@ -144,6 +160,7 @@ YAML::Node load_spec_root(const TrainRequest& request) {
   if (!request.network.empty()) root["network"] = request.network;
   if (!request.device.empty()) root["device"] = request.device;
   for (const auto& assignment : request.sets) apply_override(root, assignment);
+  make_spec_paths_absolute(root);
   return root;
 }
 
@@ -612,7 +629,7 @@ int run_training(const TrainRequest& request) {
   } else {
     root = load_spec_root(request);
   }
-  Plan plan = make_plan(root, spec_label);
+  Plan plan = make_plan(root, spec_label, resuming ? join(request.job_dir, "network.yaml") : "");
   if (request.dry_run) {
     Net net(plan.net, Phase::train, plan.batch_size, cpu_backend(), plan.spec.seed);
     int64_t activation_floats = 0;
