@@ -559,7 +559,9 @@ int Trainer::run(bool resuming, int64_t stop_after) {
                 scores_blob_.empty() ? -1 : v.top5, v.outputs);
       validated_now = true;
     }
-    if (snap_every > 0 && (done % snap_every == 0 || done == plan_.total_iterations)) {
+    // The last iteration always snapshots (snapshot_interval 0 means only then): a finished job
+    // always has the weights it ended with.
+    if ((snap_every > 0 && done % snap_every == 0) || done == plan_.total_iterations) {
       snapshot(done, validated_now ? last_val_accuracy : -1);
       last_snapshot = done;
     }
