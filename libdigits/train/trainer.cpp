@@ -632,6 +632,9 @@ int run_training(const TrainRequest& request) {
     root = load_spec_root(request);
   }
   Plan plan = make_plan(root, spec_label, resuming ? join(request.job_dir, "network.yaml") : "");
+  // Checked before the job dir is made: a mistyped path is a spec error, not a failed job.
+  if (!resuming && !plan.spec.pretrained.empty() && !fs::is_regular_file(plan.spec.pretrained))
+    fail_usage("pretrained: {}: no such file", plan.spec.pretrained);
   if (request.dry_run) {
     Net net(plan.net, Phase::train, plan.batch_size, cpu_backend(), plan.spec.seed);
     int64_t activation_floats = 0;
