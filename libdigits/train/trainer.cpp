@@ -234,9 +234,8 @@ namespace {
 
 class Trainer {
  public:
-  Trainer(Plan plan, std::string job_dir)
-      : plan_(std::move(plan)), job_dir_(std::move(job_dir)),
-        backend_(&backend_for(plan_.spec.device)) {}
+  Trainer(Plan plan, std::string job_dir, Backend& backend)
+      : plan_(std::move(plan)), job_dir_(std::move(job_dir)), backend_(&backend) {}
 
   int run(bool resuming, int64_t stop_after);
 
@@ -657,8 +656,10 @@ int run_training(const TrainRequest& request) {
                 static_cast<long long>(plan.batch_size), mib);
     return 0;
   }
+  // The device before the job dir: a mistyped device or a missing GPU leaves no job behind.
+  Backend& backend = backend_for(plan.spec.device);
   if (!resuming) create_job_dir(plan, request);
-  Trainer trainer(std::move(plan), request.job_dir);
+  Trainer trainer(std::move(plan), request.job_dir, backend);
   try {
     return trainer.run(resuming, request.stop_after);
   } catch (const Error& e) {
