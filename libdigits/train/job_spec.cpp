@@ -150,8 +150,12 @@ JobSpec parse_job_spec(const YAML::Node& root, const std::string& file) {
     spec.transforms.crop = t.get_int_at_least("crop", 0, 0);
     spec.transforms.mirror = t.get_bool("mirror", false);
   }
-  spec.solver = root["solver"].IsDefined() ? YAML::Clone(root["solver"])
-                                           : YAML::Node(YAML::NodeType::Map);
+  // The solver section itself, not a clone: YAML::Clone drops the positions that solver errors
+  // cite (every one would read FILE:1:1).
+  if (root["solver"].IsDefined())
+    spec.solver.reset(root["solver"]);
+  else
+    spec.solver = YAML::Node(YAML::NodeType::Map);
   return spec;
 }
 

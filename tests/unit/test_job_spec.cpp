@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "train/job_spec.h"
+#include "train/solver.h"
 
 using namespace digits;
 
@@ -69,4 +70,26 @@ TEST_CASE("job spec: errors name the file, position, key and what is valid") {
   CHECK(error_of("format_version: 2\n").find("format_version 2 is not supported") !=
         std::string::npos);
   CHECK(error_of("", {"epochs"}) == "--set epochs: expected key.sub=value");
+}
+
+// The solver section is read later (parse_solver_config, once the run's length is known): its
+// errors still point at the line and column in the job file, not at 1:1.
+static std::string solver_error_of(const std::string& yaml) {
+  JobSpec spec = parse_job_spec(YAML::Load(yaml), "job.yaml");
+  try {
+    parse_solver_config(spec.solver, "job.yaml", 100);
+  } catch (const Error& e) {
+    CHECK(e.code() == ExitCode::usage);
+    return e.what();
+  }
+  return "";
+}
+
+TEST_CASE("job spec: solver errors name the line and column in the job file") {
+  CHECK(solver_error_of("dataset: d\nsolver:\n  type: sgd\n  momentm: 0.9\n")
+            .rfind("job.yaml:4:3: solver.momentm: unknown key", 0) == 0);
+  CHECK(solver_error_of("epochs: 2\nsolver:\n  base_lr: fast\n") ==
+        "job.yaml:3:12: solver.base_lr: expected a number, got \"fast\"");
+  CHECK(solver_error_of("solver:\n  lr_policy: {type: step, step_size: abc}\n")
+            .rfind("job.yaml:2:38: solver.lr_policy.step_size:", 0) == 0);
 }
