@@ -30,7 +30,10 @@ transforms:
 solver:
   type: sgd               # sgd | nesterov | adagrad | rmsprop | adadelta | adam
   base_lr: 0.01
-  momentum: 0.9
+  momentum: 0.9           # sgd, nesterov; rho for adadelta; beta1 for adam
+  momentum2: 0.999        # adam's beta2
+  rms_decay: 0.99         # rmsprop
+  delta: 1e-8             # adagrad, rmsprop, adadelta, adam
   weight_decay: 0.0001    # DIGITS: base_lr / 100
   lr_policy:
     type: step            # fixed | step | multistep | exp | inv | poly | sigmoid

@@ -35,6 +35,17 @@ TEST_CASE("job spec: defaults are DIGITS's") {
   CHECK(printed.epochs == spec.epochs);
   CHECK(printed.seed == spec.seed);
   CHECK(printed.transforms.mean == spec.transforms.mean);
+  // Complete: every solver key digits-job(5) documents is there, at its default.
+  SolverConfig printed_solver = parse_solver_config(printed.solver, "defaults", 300);
+  SolverConfig default_solver = parse_solver_config(YAML::Node(), "defaults", 300);
+  for (const char* key : {"type", "base_lr", "momentum", "momentum2", "rms_decay", "delta",
+                          "weight_decay", "lr_policy"})
+    CHECK_MESSAGE(printed.solver[key].IsDefined(), key);
+  CHECK(printed_solver.momentum2 == default_solver.momentum2);
+  CHECK(printed_solver.rms_decay == default_solver.rms_decay);
+  CHECK(printed_solver.delta == default_solver.delta);
+  CHECK(printed_solver.weight_decay == doctest::Approx(default_solver.weight_decay));
+  CHECK(printed_solver.lr_policy.step_size == default_solver.lr_policy.step_size);
 }
 
 TEST_CASE("job spec: --set overrides win over the file, creating sections") {
