@@ -293,17 +293,18 @@ SolverConfig parse_solver_config(const YAML::Node& node, const std::string& file
                         {"type", "gamma", "power", "step_size", "stepvalues"});
       for (const auto& entry : policy_node)
         seen.emplace("lr_policy." + entry.first.as<std::string>(), entry.second);
+      // Without `type` the mapping tunes the default policy (step; digits-job(5)), so that
+      // `--set solver.lr_policy.gamma=0.5` works alone.
       type_node = policy_node["type"];
-      if (!type_node)
-        fail_usage("{}: solver.lr_policy: missing \"type\" (fixed|step|multistep|exp|inv|poly|sigmoid)",
-                   yaml_position(file, policy_node));
     } else {
       fail_usage("{}: solver.lr_policy: expected a policy name or a mapping",
                  yaml_position(file, policy_node));
     }
-    policy.type = parse_lr_policy_type(reader.scalar(type_node, "lr_policy.type"),
-                                       reader.at(type_node, "lr_policy.type"));
-    seen.emplace("lr_policy.type", type_node);
+    if (type_node) {
+      policy.type = parse_lr_policy_type(reader.scalar(type_node, "lr_policy.type"),
+                                         reader.at(type_node, "lr_policy.type"));
+      seen.emplace("lr_policy.type", type_node);
+    }
 
     YAML::Node map = policy_node.IsMap() ? policy_node : YAML::Node();
     bool has_gamma = map && map["gamma"];

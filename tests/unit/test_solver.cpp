@@ -306,6 +306,11 @@ TEST_CASE("solver spec from YAML: defaults, percentages, positions and did-you-m
         LrPolicyType::fixed);
   CHECK(parse_solver_config(YAML::Load("lr_policy: {type: step, step_size: 33%}"), "j", 1000)
             .lr_policy.step_size == 330);
+  // A mapping without `type` tunes the default policy, step (digits-job(5)).
+  SolverConfig untyped = parse_solver_config(YAML::Load("lr_policy: {gamma: 0.5}"), "j", 300);
+  CHECK(untyped.lr_policy.type == LrPolicyType::step);
+  CHECK(untyped.lr_policy.gamma == 0.5);
+  CHECK(untyped.lr_policy.step_size == 99);
 
   auto message_of = [](const std::string& yaml, int64_t max_iter = 100) {
     try {
