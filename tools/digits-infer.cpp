@@ -130,7 +130,8 @@ int run_topn(TopNFlags& f) {
   check_image_output(f.output, "-o");
   Classifier classifier(f.options);
   print_loaded(classifier);
-  std::vector<ImageItem> items = gather_items(f.list, f.folder, {}, classifier.num_classes());
+  // Labels in the list are accepted and ignored (digits-infer(1)): 0 classes checks none.
+  std::vector<ImageItem> items = gather_items(f.list, f.folder, {}, 0);
   TopNCollector collector(classifier.num_classes(), f.count);
   ClassifySummary summary = classify_items(classifier, items, [&](const ItemResult& r) {
     if (r.probs)

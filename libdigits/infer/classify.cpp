@@ -63,8 +63,10 @@ std::vector<ImageItem> parse_image_list(std::istream& in, const std::string& ori
     item.origin = fmt::format("{}:{}", origin, line_number);
     std::string path = line, label;
     if (split_label(line, &path, &label)) {
-      // Digits only, so the sole failure is overflow.
-      if (label.size() > 9 || std::stoll(label) >= num_classes)
+      // Digits only, so the sole failure is overflow. num_classes 0: the label is not used.
+      if (num_classes <= 0)
+        ;
+      else if (label.size() > 9 || std::stoll(label) >= num_classes)
         item.problem = fmt::format("{}: label {} out of range (the job has {} classes: 0 to {})",
                                    path, label, num_classes, num_classes - 1);
       else

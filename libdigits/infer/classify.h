@@ -23,7 +23,8 @@ struct ImageItem {
 // DIGITS's list format, one image per line: "PATH" or "PATH LABEL" where LABEL is a
 // non-negative integer separated from the path by whitespace (the path may contain spaces).
 // Blank lines and lines starting with '#' are skipped. Relative paths are joined to `folder`
-// when it is not empty. A label >= num_classes makes the item bad (ImageItem::problem).
+// when it is not empty. A label >= num_classes makes the item bad (ImageItem::problem);
+// num_classes 0 ignores labels (topn: accepted, not used).
 std::vector<ImageItem> parse_image_list(std::istream& in, const std::string& origin,
                                         const std::string& folder, int64_t num_classes);
 // The same from a file; Error(usage) when it cannot be opened.

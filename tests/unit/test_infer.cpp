@@ -444,6 +444,15 @@ TEST_CASE("image lists: DIGITS's PATH [LABEL] lines, folders, stdin") {
   CHECK(items[3].label == -1);
   CHECK(items[4].path == "/root/9");      // a lone number is a path
   CHECK(items[4].origin == "l.txt:7");
+  // 0 classes: labels are read past and not used (topn), whatever their value.
+  std::istringstream labelled("a.png 12\nb.png 99999999999\n");
+  std::vector<ImageItem> unchecked = parse_image_list(labelled, "l.txt", "", 0);
+  REQUIRE(unchecked.size() == 2);
+  CHECK(unchecked[0].path == "a.png");
+  CHECK(unchecked[0].label == -1);
+  CHECK(unchecked[0].problem.empty());
+  CHECK(unchecked[1].path == "b.png");
+  CHECK(unchecked[1].problem.empty());
 
   TempDir tmp;
   fs::create_directories(tmp / "imgs/sub");
