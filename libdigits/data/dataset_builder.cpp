@@ -712,8 +712,10 @@ CreateSummary create_dataset(const CreateOptions& options) {
   if (options.output.empty()) fail_usage("-o DIR is required");
   if (options.channels && *options.channels != 1 && *options.channels != 3)
     fail_usage("--channels {}: expected 1 (grayscale) or 3 (colour)", *options.channels);
+  // 65500 is libjpeg's limit per side (JPEG_MAX_DIMENSION): past it mean.jpg and --encoding jpg
+  // records cannot be written, which a run would only find out after decoding every image.
   for (auto [flag, value] : {std::pair{"--width", options.width}, std::pair{"--height", options.height}})
-    if (value && (*value < 1 || *value > 65536)) fail_usage("{} {}: expected 1 to 65536 pixels", flag, *value);
+    if (value && (*value < 1 || *value > 65500)) fail_usage("{} {}: expected 1 to 65500 pixels", flag, *value);
   if (options.jpeg_quality < 1 || options.jpeg_quality > 100)
     fail_usage("--jpeg-quality {}: expected 1 to 100", options.jpeg_quality);
   if (options.max_pixels < 1) fail_usage("--max-pixels {}: expected a positive pixel count", options.max_pixels);

@@ -1,0 +1,20 @@
+#!/bin/bash
+# digits-dataset create: option values found wrong by a QA pass, each refused at once with exit 2
+# and a message naming the option, before any image is decoded.
+set -eu
+. "$DIGITS_SOURCE/tests/e2e/dataset_common.sh"
+
+make_class_folder images a 3 8 6
+make_class_folder images b 3 8 6
+
+# --width/--height stop at 65500, libjpeg's limit per side: 65501 was accepted, then every image
+# failed to encode as JPEG (exit 3, all "bad"), or mean.jpg failed after the whole run.
+expect_status 2 "$DS" create --train images --width 65501 --height 1 --encoding jpg -o ds
+expect_in_output "--width 65501: expected 1 to 65500 pixels"
+expect_status 2 "$DS" create --train images --width 1 --height 65501 --encoding none -o ds
+expect_in_output "--height 65501: expected 1 to 65500 pixels"
+[ -e ds ] && fail "ds created by a refused run"
+# 65500 itself works end to end, mean.jpg included.
+expect_status 0 "$DS" create --train images --width 65500 --height 1 --encoding jpg --val-pct 0 -o ds
+[ -s ds/mean.jpg ] || fail "no mean.jpg at 65500x1"
+echo "PASS"
