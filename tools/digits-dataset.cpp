@@ -61,7 +61,7 @@ void add_create_flags(CLI::App& create, CreateFlags& f) {
       ->capture_default_str();
   create.add_flag("--no-mean", f.no_mean, "Do not compute the mean image");
   create.add_flag("--force", o.force, "Replace an existing dataset directory at -o");
-  create.add_option("--threads", o.threads, "Worker threads (0 = all cores)")->capture_default_str();
+  create.add_option("--threads", o.threads, "Worker threads, up to 1024 (0 = all cores)")->capture_default_str();
   create.add_flag("--json", f.json, "Print a JSON summary on stdout");
 }
 

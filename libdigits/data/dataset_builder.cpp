@@ -719,7 +719,10 @@ CreateSummary create_dataset(const CreateOptions& options) {
   if (options.jpeg_quality < 1 || options.jpeg_quality > 100)
     fail_usage("--jpeg-quality {}: expected 1 to 100", options.jpeg_quality);
   if (options.max_pixels < 1) fail_usage("--max-pixels {}: expected a positive pixel count", options.max_pixels);
-  if (options.threads < 0) fail_usage("--threads {}: expected 0 (all cores) or more", options.threads);
+  // Bounded: each worker holds its own buffers, and 100000 threads exhausted the process's
+  // thread limit (an error with no context) or memory (killed) before the first image.
+  if (options.threads < 0 || options.threads > 1024)
+    fail_usage("--threads {}: expected 0 (all cores) to 1024", options.threads);
 
   fs::path output = fs::absolute(fs::path(options.output)).lexically_normal();
   if (output.filename().empty()) output = output.parent_path();

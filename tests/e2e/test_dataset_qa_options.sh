@@ -17,4 +17,9 @@ expect_in_output "--height 65501: expected 1 to 65500 pixels"
 # 65500 itself works end to end, mean.jpg included.
 expect_status 0 "$DS" create --train images --width 65500 --height 1 --encoding jpg --val-pct 0 -o ds
 [ -s ds/mean.jpg ] || fail "no mean.jpg at 65500x1"
+# --threads is bounded: 100000 was taken, and the run died on the thread limit ("Resource
+# temporarily unavailable", naming nothing) or was killed for memory.
+expect_status 2 "$DS" create --train images --threads 1025 -o ds2
+expect_in_output "--threads 1025: expected 0 (all cores) to 1024"
+[ -e ds2 ] && fail "ds2 created by a refused run"
 echo "PASS"
