@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <charconv>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -31,6 +32,18 @@ struct CreateFlags {
   CLI::Option *channels_opt, *width_opt, *height_opt, *val_pct_opt, *test_pct_opt, *max_per_class_opt, *max_bad_opt;
 };
 
+// CLI11 reads "-1" as 2^64-1 and saturates numbers past 2^64-1, so a typed -1 or a huge seed was
+// taken silently as another seed: digits only, and they must fit.
+const CLI::Validator kWholeUint64(
+    [](std::string& text) -> std::string {
+      uint64_t value = 0;
+      const char* end = text.data() + text.size();
+      auto [stop, ec] = std::from_chars(text.data(), end, value);
+      if (text.empty() || ec != std::errc() || stop != end) return "expected a whole number from 0 to 18446744073709551615";
+      return "";
+    },
+    "");
+
 void add_create_flags(CLI::App& create, CreateFlags& f) {
   CreateOptions& o = f.options;
   create.add_option("--train", o.inputs.train.path,
@@ -55,7 +68,9 @@ void add_create_flags(CLI::App& create, CreateFlags& f) {
   f.test_pct_opt = create.add_option("--test-pct", f.test_pct, "Percent of each class for test [0]");
   create.add_option("--min-per-class", o.inputs.min_per_class, "Drop classes with fewer images")->capture_default_str();
   f.max_per_class_opt = create.add_option("--max-per-class", f.max_per_class, "Keep a seeded sample of at most N per class");
-  create.add_option("--seed", o.inputs.seed, "Seed for splits, sampling, record order and fill noise")->capture_default_str();
+  create.add_option("--seed", o.inputs.seed, "Seed for splits, sampling, record order and fill noise")
+      ->capture_default_str()
+      ->check(kWholeUint64);
   f.max_bad_opt = create.add_option("--max-bad", f.max_bad, "Fail (exit 3) if more than N or P% of the items are bad [no limit]");
   create.add_option("--max-pixels", o.max_pixels, "Refuse images with more pixels (checked from the header)")
       ->capture_default_str();

@@ -22,4 +22,13 @@ expect_status 0 "$DS" create --train images --width 65500 --height 1 --encoding 
 expect_status 2 "$DS" create --train images --threads 1025 -o ds2
 expect_in_output "--threads 1025: expected 0 (all cores) to 1024"
 [ -e ds2 ] && fail "ds2 created by a refused run"
+# --seed is a whole number that fits 64 bits: "-1" was taken as 18446744073709551615, and larger
+# numbers were clamped to it, silently.
+for seed in -1 18446744073709551616 1e3; do
+  expect_status 2 "$DS" create --train images --seed "$seed" -o ds3
+  expect_in_output "--seed: expected a whole number from 0 to 18446744073709551615"
+done
+[ -e ds3 ] && fail "ds3 created by a refused run"
+expect_status 0 "$DS" create --train images --seed 18446744073709551615 --width 4 --height 4 -o ds3
+grep -q "seed: 18446744073709551615" ds3/dataset.yaml || fail "largest seed not recorded"
 echo "PASS"
