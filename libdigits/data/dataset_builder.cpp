@@ -13,6 +13,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
@@ -753,7 +754,11 @@ CreateSummary create_dataset(const CreateOptions& options) {
   run.settings.encoding = options.encoding;
   run.settings.jpeg_quality = options.jpeg_quality;
   run.settings.max_pixels = options.max_pixels;
-  run.settings.max_file_bytes = static_cast<size_t>(options.max_pixels) * 8 + (size_t{1} << 20);
+  // Saturated: a --max-pixels meant as "no limit" (2^61 and up) wrapped this to about 1 MB,
+  // which made every larger file bad.
+  constexpr size_t kSlack = size_t{1} << 20;
+  size_t pixels = static_cast<size_t>(options.max_pixels);
+  run.settings.max_file_bytes = pixels > (SIZE_MAX - kSlack) / 8 ? SIZE_MAX : pixels * 8 + kSlack;
   run.settings.seed = options.inputs.seed;
   unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   run.workers = options.threads > 0 ? options.threads : static_cast<int>(cores);

@@ -31,4 +31,20 @@ done
 [ -e ds3 ] && fail "ds3 created by a refused run"
 expect_status 0 "$DS" create --train images --seed 18446744073709551615 --width 4 --height 4 -o ds3
 grep -q "seed: 18446744073709551615" ds3/dataset.yaml || fail "largest seed not recorded"
+# A --max-pixels meant as "no limit" keeps files of any size: from 2^61 up, the file-size bound
+# derived from it (8 bytes a pixel, plus 1 MiB) wrapped to about 1 MiB, and every larger file
+# was skipped as "larger than the limit".
+"$PY" - <<'PYEOF'
+import os, random
+from PIL import Image
+for c in "xy":
+    os.makedirs("big/" + c, exist_ok=True)
+    Image.frombytes("L", (1200, 1000), random.Random(c).randbytes(1200 * 1000)).save("big/%s/0.png" % c)
+PYEOF
+[ "$(stat -c %s big/x/0.png)" -gt 1100000 ] || fail "big/x/0.png is not over 1 MiB"
+for pixels in 2305843009213693952 9223372036854775807; do
+  expect_status 0 "$DS" create --train big --val-pct 0 --min-per-class 1 --max-pixels "$pixels" \
+    --width 4 --height 4 --force -o ds4
+  expect_in_output "0 bad item(s) skipped"
+done
 echo "PASS"
