@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "core/error.h"
+#include "data/idx.h"
 #include "data/image.h"
 
 namespace digits {
@@ -161,6 +162,12 @@ SourceKind detect_source_kind(const std::string& path) {
   if (FILE* f = std::fopen(path.c_str(), "rb")) {
     got = std::fread(head, 1, sizeof head, f);
     std::fclose(f);
+  }
+  // A gzip file can only be an IDX file: one whose start does not gunzip to an IDX header is
+  // corrupt or not MNIST's format, and read_idx_file names which (exit 3, with zlib's message).
+  if (got >= 2 && head[0] == 0x1f && head[1] == 0x8b) {
+    read_idx_file(path, 0);
+    fail_data("{}: gzip data, but not an IDX file", path);
   }
   bool is_image = false;
   try {
