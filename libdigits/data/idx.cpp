@@ -55,13 +55,13 @@ class GzReader {
       if (got < 0) {
         int zerr = 0;
         const char* message = gzerror(file_, &zerr);
-        fail_data("{}: corrupt gzip data: {}", path_, message ? message : "unknown zlib error");
+        fail_data("{}: corrupt gzip data: {}", path_, zlib_message(message));
       }
       if (got == 0) {
         // End of data, or a truncated gzip stream (zlib reports it as Z_BUF_ERROR).
         int zerr = 0;
         const char* message = gzerror(file_, &zerr);
-        if (zerr != Z_OK) fail_data("{}: corrupt gzip data: {}", path_, message);
+        if (zerr != Z_OK) fail_data("{}: corrupt gzip data: {}", path_, zlib_message(message));
         break;
       }
       total += static_cast<size_t>(got);
@@ -70,6 +70,14 @@ class GzReader {
   }
 
  private:
+  // gzerror()'s message starts with the path again ("PATH: invalid code"); once is enough.
+  std::string zlib_message(const char* message) const {
+    std::string text = message ? message : "unknown zlib error";
+    std::string prefix = path_ + ": ";
+    if (text.compare(0, prefix.size(), prefix) == 0) text.erase(0, prefix.size());
+    return text;
+  }
+
   std::string path_;
   gzFile file_ = nullptr;
 };

@@ -22,6 +22,8 @@ PYEOF
 
 expect_status 3 "$DS" create --train broken-idx3-ubyte.gz --train-labels labels-idx1-ubyte -o ds
 expect_in_output "broken-idx3-ubyte.gz: corrupt gzip data"
+# The path once: zlib's own message starts with it again.
+[ "$(grep -o 'broken-idx3-ubyte.gz' "$WORK/last.out" | wc -l)" = 1 ] || { cat "$WORK/last.out"; fail "path repeated"; }
 expect_status 3 "$DS" create --train list.txt.gz --train-labels labels-idx1-ubyte -o ds
 expect_in_output "list.txt.gz: not an IDX file"
 [ -e ds ] && fail "ds created by a refused run"
