@@ -1,12 +1,14 @@
 #include "core/fs.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 
 #include "core/error.h"
 
@@ -79,6 +81,66 @@ void append_line(const std::string& path, std::string_view line) {
   bool ok = std::fwrite(line.data(), 1, line.size(), f) == line.size() && std::fputc('\n', f) != EOF;
   ok = (std::fclose(f) == 0) && ok;
   if (!ok) fail_runtime("cannot append to {}: {}", path, std::strerror(errno));
+}
+
+namespace {
+
+std::string lock_path(const std::string& output) {
+  const std::filesystem::path path(output);
+  std::string name = path.filename().string();
+  if (name.empty()) name = path.parent_path().filename().string();  // "jobs/lenet/"
+  return (path.parent_path() / ("." + name + ".lock")).string();
+}
+
+}  // namespace
+
+OutputLock::OutputLock(const std::string& output, std::string_view tool, std::string_view activity)
+    : path_(lock_path(output)) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) fail_runtime("{}: cannot create the lock file: {}", path_, std::strerror(errno));
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      int err = errno;
+      char pid[32] = {};
+      ssize_t n = ::pread(fd_, pid, sizeof pid - 1, 0);
+      ::close(fd_);
+      fd_ = -1;
+      if (err != EWOULDBLOCK) fail_runtime("{}: cannot lock: {}", path_, std::strerror(err));
+      std::string holder = n > 0 ? std::string(pid, static_cast<size_t>(n)) : "";
+      while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+      fail_runtime("{}: another {}{} is {} now (lock {}); wait for it to finish or stop it", output, tool,
+                   holder.empty() ? "" : fmt::format(" (pid {})", holder), activity, path_);
+    }
+    // The holder before us may have removed the file between our open and our lock: then we
+    // hold a lock on a name nobody else can find, so start again on the current file.
+    struct stat locked, current;
+    if (::fstat(fd_, &locked) == 0 && ::stat(path_.c_str(), &current) == 0 &&
+        locked.st_ino == current.st_ino && locked.st_dev == current.st_dev) {
+      std::string pid = fmt::format("{}\n", ::getpid());
+      if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) < 0) {
+        // The pid is only for the message of a run that waits on us; the lock is what counts.
+      }
+      return;
+    }
+    ::close(fd_);
+    fd_ = -1;
+  }
+  fail_runtime("{}: cannot lock: the lock file keeps being replaced", path_);
+}
+
+OutputLock::~OutputLock() {
+  if (fd_ < 0) return;
+  ::unlink(path_.c_str());  // while still locked: whoever opens it next finds a fresh file
+  ::close(fd_);
+}
+
+bool OutputLock::held(const std::string& output) {
+  const std::string path = lock_path(output);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;  // no lock file: nobody runs
+  const bool free = ::flock(fd, LOCK_SH | LOCK_NB) == 0;
+  ::close(fd);  // drops our shared lock, if we took it
+  return !free;
 }
 
 }  // namespace digits

@@ -17,4 +17,23 @@ std::string read_file(const std::string& path, size_t max_bytes = size_t(1) << 3
 // mid-line more than the last line.
 void append_line(const std::string& path, std::string_view line);
 
+// One run at a time per output: an advisory lock (flock) on ".NAME.lock" beside `output`, held
+// for the object's life. The kernel drops it when the process dies, however it dies, so a killed
+// run never blocks the next one; the file is removed on a normal exit. A second run fails at once
+// with Error(runtime): "OUTPUT: another TOOL (pid P) is ACTIVITY now (lock FILE); wait for it to
+// finish or stop it", where `activity` is e.g. "creating this dataset".
+class OutputLock {
+ public:
+  OutputLock(const std::string& output, std::string_view tool, std::string_view activity);
+  ~OutputLock();
+  OutputLock(const OutputLock&) = delete;
+  OutputLock& operator=(const OutputLock&) = delete;
+  // Whether some process holds the lock of `output` now (without taking it).
+  static bool held(const std::string& output);
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
 }  // namespace digits

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <stdio.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -119,59 +118,6 @@ class TempDataset {
   }
   fs::path path_;
   bool published_ = false;
-};
-
-// One run at a time per output path: an advisory lock (flock) on ".NAME.lock" beside it, held
-// for the whole run. The kernel drops it when the process dies, however it dies, so a killed run
-// never blocks the next one; the file itself is removed on a normal exit. A second run fails at
-// once instead of doing all its work and then finding the output taken.
-class OutputLock {
- public:
-  explicit OutputLock(const fs::path& output)
-      : path_(output.parent_path() / fmt::format(".{}.lock", output.filename().string())) {
-    for (int attempt = 0; attempt < 100; ++attempt) {
-      fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-      if (fd_ < 0) fail_runtime("{}: cannot create the lock file: {}", path_.string(), std::strerror(errno));
-      if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-        int err = errno;
-        char pid[32] = {};
-        ssize_t n = ::pread(fd_, pid, sizeof pid - 1, 0);
-        ::close(fd_);
-        fd_ = -1;
-        if (err != EWOULDBLOCK) fail_runtime("{}: cannot lock: {}", path_.string(), std::strerror(err));
-        std::string holder = n > 0 ? std::string(pid, static_cast<size_t>(n)) : "";
-        while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
-        fail_runtime("{}: another digits-dataset{} is creating this dataset now (lock {}); wait for it "
-                     "to finish or stop it",
-                     output.string(), holder.empty() ? "" : fmt::format(" (pid {})", holder), path_.string());
-      }
-      // The holder before us may have removed the file between our open and our lock: then we
-      // hold a lock on a name nobody else can find, so start again on the current file.
-      struct stat held, current;
-      if (::fstat(fd_, &held) == 0 && ::stat(path_.c_str(), &current) == 0 && held.st_ino == current.st_ino &&
-          held.st_dev == current.st_dev) {
-        std::string pid = fmt::format("{}\n", ::getpid());
-        if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) < 0) {
-          // The pid is only for the message of a run that waits on us; the lock is what counts.
-        }
-        return;
-      }
-      ::close(fd_);
-      fd_ = -1;
-    }
-    fail_runtime("{}: cannot lock: the lock file keeps being replaced", path_.string());
-  }
-  ~OutputLock() {
-    if (fd_ < 0) return;
-    ::unlink(path_.c_str());  // while still locked: whoever opens it next finds a fresh file
-    ::close(fd_);
-  }
-  OutputLock(const OutputLock&) = delete;
-  OutputLock& operator=(const OutputLock&) = delete;
-
- private:
-  fs::path path_;
-  int fd_ = -1;
 };
 
 // An existing output may be replaced (--force) only if it is a dataset (ours, DIGITS's, or an
@@ -731,7 +677,7 @@ CreateSummary create_dataset(const CreateOptions& options) {
   std::error_code ec;
   fs::create_directories(output.parent_path(), ec);
   if (ec) fail_runtime("{}: cannot create directory: {}", output.parent_path().string(), ec.message());
-  OutputLock lock(output);
+  OutputLock lock(output.string(), "digits-dataset", "creating this dataset");
   check_output(output, options.force);  // again, now that no other run can be publishing it
 
   DatasetPlan plan = plan_dataset(options.inputs);

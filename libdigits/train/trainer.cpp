@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "backend/backend.h"
 #include "core/error.h"
@@ -601,6 +602,11 @@ int run_training(const TrainRequest& request) {
   // building the network) also end in a resumable job with the documented exit status: the
   // training loop acts on the flag after its first iteration.
   if (!request.dry_run) install_stop_handlers();
+  // One digits-train per job at a time: a second run (an overlapping cron or Slurm start, a
+  // --resume while the job trains) would train alongside the first on the same files. Taken
+  // before the job dir is looked at, so that deciding to create or resume it is one step.
+  std::optional<OutputLock> lock;
+  if (!request.dry_run) lock.emplace(request.job_dir, "digits-train", "running this job");
   bool resuming = false;
   YAML::Node root;
   std::string spec_label = request.spec_file;
@@ -681,17 +687,22 @@ std::string job_status_text(const std::string& job_dir, bool json) {
   require_job_dir(job_dir);
   JobStatus s = read_status(job_dir);
   std::vector<SnapshotInfo> snapshots = list_snapshots(job_dir);
+  // A run that was killed (SIGKILL, a node lost) could not record its end: status.yaml still
+  // says running, but no process holds the job's lock.
+  const bool stale = (s.state == "running" || s.state == "queued") && !OutputLock::held(job_dir);
   if (json) {
     nlohmann::json j = {{"job", job_dir}, {"state", s.state}, {"pid", s.pid}, {"host", s.host},
                         {"started", s.started}, {"updated", s.updated}, {"epoch", s.epoch},
                         {"iteration", s.iteration}, {"total_iterations", s.total_iterations},
-                        {"message", s.message}, {"snapshots", snapshots.size()}};
+                        {"message", s.message}, {"snapshots", snapshots.size()}, {"stale", stale}};
     j["best_val_accuracy"] = s.best_val_accuracy >= 0 ? nlohmann::json(s.best_val_accuracy) : nlohmann::json();
     return j.dump() + "\n";
   }
   double progress = s.total_iterations > 0 ? 100.0 * s.iteration / s.total_iterations : 0;
+  std::string state = s.state;
+  if (stale) state += " (stale: no digits-train runs this job; it was killed: --resume continues it)";
   std::string out = fmt::format("job:        {}\nstate:      {}\nprogress:   epoch {:.2f}, iteration {}/{} ({:.1f}%)\n",
-                                job_dir, s.state, s.epoch, s.iteration, s.total_iterations, progress);
+                                job_dir, state, s.epoch, s.iteration, s.total_iterations, progress);
   out += fmt::format("best val:   {}\n", s.best_val_accuracy >= 0 ? fmt::format("{:.4f}", s.best_val_accuracy) : "-");
   out += fmt::format("snapshots:  {}\n", snapshots.size());
   out += fmt::format("updated:    {} (pid {} on {})\n", s.updated, s.pid, s.host);
