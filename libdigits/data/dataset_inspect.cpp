@@ -44,6 +44,9 @@ std::string human_bytes(int64_t bytes) {
 
 // The mean BlobProto, checked against the dataset's shape.
 BlobProto read_mean(const std::string& path, const DatasetManifest& m) {
+  // Named by the manifest, so a missing file is a damaged dataset (exit 3), not a usage error.
+  std::error_code ec;
+  if (!fs::exists(path, ec)) fail_data("{}: missing, but {} names it as the mean", path, kManifestFile);
   std::string bytes = read_file(path, size_t{1} << 31);
   BlobProto blob = parse_blob_proto(bytes, path);
   int64_t c = blob.channels, h = blob.height, w = blob.width;
@@ -395,6 +398,8 @@ ExploreResult explore_dataset(const ExploreOptions& options) {
   grid.height = result.grid_height;
   grid.channels = m.channels;
   grid.pixels.assign(static_cast<size_t>(grid.width * grid.height * grid.channels), 64);
+  // As verify and digits-train do: LMDB trusts its file, so a damaged one is refused unopened.
+  check_split_data(options.dir, *split);
   LmdbReader reader((fs::path(options.dir) / split->db).string());
   reader.for_each([&](std::string_view key, std::string_view value) {
     std::string what = fmt::format("{} record {}", split->db, key);
