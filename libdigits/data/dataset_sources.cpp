@@ -213,6 +213,11 @@ FolderScan scan_folder(const std::string& root) {
   DirId root_id{st.st_dev, st.st_ino};
   walker.visited.insert(root_id);
   int64_t top_level_files = 0;
+  // Each class folder first, so that it belongs to its own class: a symbolic link inside an
+  // earlier class that leads to it is then the "already scanned" one, instead of taking the
+  // class's images and leaving the class empty.
+  std::vector<std::pair<std::string, DirId>> class_dirs;
+  std::set<DirId> claimed;
   for (const std::string& name : names) {
     std::string path = join_path(root, name);
     struct stat sub;
@@ -229,11 +234,16 @@ FolderScan scan_folder(const std::string& root) {
       scan.bad.push_back({path, fmt::format("symlink loop: leads back to {}; not followed", root)});
       continue;
     }
+    class_dirs.emplace_back(name, id);
+    walker.visited.insert(id);
+  }
+  for (const auto& [name, id] : class_dirs) {
+    std::string path = join_path(root, name);
     FolderClass cls;
     cls.folder = name;
     cls.name = name;
     std::replace(cls.name.begin(), cls.name.end(), '_', ' ');
-    if (walker.visited.insert(id).second) {
+    if (claimed.insert(id).second) {
       walker.ancestors = {{root_id, root}, {id, path}};
       walker.walk(path, cls.files, 1);
     } else {
