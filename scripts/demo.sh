@@ -22,10 +22,8 @@ echo "== 1. dataset: Fashion-MNIST IDX files -> LMDB (60,000 train, 10,000 test,
 "$bin"/digits-dataset info "$out/fmnist"
 
 echo "== 2. train LeNet on the CPU"
-"$bin"/digits-train --force --dataset "$out/fmnist" --network lenet \
-  --set epochs="${EPOCHS:-4}" --set transforms.mean=none \
-  --set solver.base_lr=0.01 --set solver.lr_policy.type=step --set 'solver.lr_policy.step_size="75%"' \
-  -o "$out/lenet"
+"$bin"/digits-train configs/jobs/lenet-fashion-mnist.yaml --force --dataset "$out/fmnist" \
+  --set epochs="${EPOCHS:-4}" -o "$out/lenet"
 "$bin"/digits-train status "$out/lenet"
 
 echo "== 3. evaluate on the test split"
