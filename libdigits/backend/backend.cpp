@@ -80,30 +80,38 @@ bool cuda_available(std::string* why) {
 #endif
 }
 
-Backend& backend_for(const std::string& device_spec) {
-  if (device_spec == "cpu") return cpu_backend();
+DeviceChoice parse_device(const std::string& device_spec) {
+  DeviceChoice choice;
+  if (device_spec == "cpu") return choice;
   if (device_spec == "auto") {
-    std::string why;
+    choice.kind = DeviceChoice::Kind::auto_select;
+    return choice;
+  }
+  choice.kind = DeviceChoice::Kind::gpu;
+  if (device_spec == "gpu") return choice;
+  if (device_spec.rfind("gpu:", 0) != 0)
+    fail_usage("device: expected cpu, gpu, gpu:N or auto, got \"{}\"", device_spec);
+  char* end = nullptr;
+  long parsed = std::strtol(device_spec.c_str() + 4, &end, 10);
+  if (end == device_spec.c_str() + 4 || *end != '\0' || parsed < 0 || parsed > 1 << 20)
+    fail_usage("device: expected gpu:N with N a GPU index, got \"{}\"", device_spec);
+  choice.gpu_index = static_cast<int>(parsed);
+  return choice;
+}
+
+Backend& backend_for(const std::string& device_spec) {
+  const DeviceChoice choice = parse_device(device_spec);
+  if (choice.kind == DeviceChoice::Kind::cpu) return cpu_backend();
+  std::string why;
+  if (choice.kind == DeviceChoice::Kind::auto_select) {
     if (cuda_available(&why)) return backend_for("gpu:0");
     std::fprintf(stderr, "digits: device auto: using the CPU (%s)\n", why.c_str());
     return cpu_backend();
   }
-  int index = 0;
-  if (device_spec != "gpu") {
-    if (device_spec.rfind("gpu:", 0) != 0)
-      fail_usage("device: expected cpu, gpu, gpu:N or auto, got \"{}\"", device_spec);
-    char* end = nullptr;
-    long parsed = std::strtol(device_spec.c_str() + 4, &end, 10);
-    if (end == device_spec.c_str() + 4 || *end != '\0' || parsed < 0)
-      fail_usage("device: expected gpu:N with N a GPU index, got \"{}\"", device_spec);
-    index = static_cast<int>(parsed);
-  }
-  std::string why;
   if (!cuda_available(&why)) fail(ExitCode::missing, "device {}: no usable GPU: {}", device_spec, why);
 #ifdef DIGITS_HAVE_CUDA
-  return cuda_backend(index);
+  return cuda_backend(choice.gpu_index);
 #else
-  (void)index;
   fail(ExitCode::missing, "device {}: {}", device_spec, why);
 #endif
 }

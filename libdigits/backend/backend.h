@@ -237,8 +237,16 @@ Backend& cpu_backend();
 // without a driver or without a visible device.
 bool cuda_available(std::string* why = nullptr);
 
-// The backend for a device string: "cpu", "gpu", "gpu:N", "auto" (GPU when usable, else CPU,
-// saying which on stderr). Throws Error(missing) when a GPU is demanded and none is usable.
+// A device string read, without looking for a GPU: "cpu", "auto", "gpu" (= gpu:0) or "gpu:N".
+// Error(usage) quoting the string for anything else.
+struct DeviceChoice {
+  enum class Kind { cpu, auto_select, gpu } kind = Kind::cpu;
+  int gpu_index = 0;  // for Kind::gpu
+};
+DeviceChoice parse_device(const std::string& device_spec);
+
+// The backend for a device string (parse_device): auto is the GPU when usable, else the CPU,
+// saying which on stderr. Throws Error(missing) when a GPU is demanded and none is usable.
 Backend& backend_for(const std::string& device_spec);
 
 }  // namespace digits

@@ -641,6 +641,7 @@ int run_training(const TrainRequest& request) {
   if (!resuming && !plan.spec.pretrained.empty() && !fs::is_regular_file(plan.spec.pretrained))
     fail_usage("pretrained: {}: no such file", plan.spec.pretrained);
   if (request.dry_run) {
+    parse_device(plan.spec.device);  // its syntax; whether a GPU is there is the real run's business
     Net net(plan.net, Phase::train, plan.batch_size, cpu_backend(), plan.spec.seed);
     int64_t activation_floats = 0;
     for (size_t i = 0; i < net.layers().size(); ++i)

@@ -12,6 +12,12 @@ expect_in err 'device: expected cpu, gpu, gpu:N or auto, got "tpu"'
 expect_status 4 "$DIGITS_BIN"/digits-train --dataset ds --network mlp.yaml --set epochs=1 \
   --device gpu:99 -o job
 [ ! -e job ] || fail "a job dir was left behind by a missing GPU"
+# --dry-run checks the device's syntax too (not whether a GPU is there: that is the real run's).
+expect_status 2 "$DIGITS_BIN"/digits-train --dataset ds --network mlp.yaml --device tpu --dry-run -o job
+expect_in err 'device: expected cpu, gpu, gpu:N or auto, got "tpu"'
+expect_status 2 "$DIGITS_BIN"/digits-train --dataset ds --network mlp.yaml --device gpu:x --dry-run -o job
+expect_in err 'expected gpu:N with N a GPU index, got "gpu:x"'
+expect_status 0 "$DIGITS_BIN"/digits-train --dataset ds --network mlp.yaml --device gpu:3 --dry-run -o job
 expect_status 0 "$DIGITS_BIN"/digits-train --dataset ds --network mlp.yaml --set epochs=1 \
   --device cpu -o job
 echo "ok"
