@@ -8,8 +8,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 
 #include "backend/backend.h"
 #include "core/error.h"
@@ -462,7 +464,9 @@ int Trainer::run(bool resuming, int64_t stop_after) {
   } else if (!spec.pretrained.empty()) {
     SafetensorsFile weights = load_safetensors(spec.pretrained);
     int loaded = 0;
+    std::set<std::string> wanted;
     for (auto& ref : train_net_->params()) {
+      wanted.insert(ref.name);
       if (!weights.contains(ref.name)) {
         log_->note(fmt::format("pretrained: {} not in {}: keeping its initial values", ref.name,
                                spec.pretrained));
@@ -478,6 +482,17 @@ int Trainer::run(bool resuming, int64_t stop_after) {
       ++loaded;
     }
     log_->note(fmt::format("pretrained: loaded {} parameters from {}", loaded, spec.pretrained));
+    // Tensors no parameter asked for: a layer renamed on one side loads nothing, silently in Caffe.
+    std::vector<std::string> unused;
+    for (const std::string& name : weights.names)
+      if (!wanted.count(name)) unused.push_back(name);
+    if (!unused.empty()) {
+      const size_t shown = std::min<size_t>(unused.size(), 8);
+      log_->note(fmt::format("pretrained: {} tensor(s) of {} match no parameter of this network "
+                             "(a renamed layer?): {}{}", unused.size(), spec.pretrained,
+                             fmt::join(unused.begin(), unused.begin() + static_cast<std::ptrdiff_t>(shown), ", "),
+                             unused.size() > shown ? ", ..." : ""));
+    }
   }
 
   if (backend_->device() == Device::cuda) prepare_device_transform();

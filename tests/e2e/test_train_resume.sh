@@ -32,4 +32,10 @@ expect_status 0 "$DIGITS_BIN"/digits-train --dataset ds --network mlp.yaml --set
   --set classes=4 --set pretrained=straight/snapshots/epoch_4.safetensors -o tuned
 expect_in err "pretrained: ip2.weight has shape [3,32] there, [4,32] here: skipped"
 expect_in err "pretrained: loaded 2 parameters"
+# A renamed layer: its tensors load nowhere, and the run says which.
+sed 's/ip2/head/g' mlp.yaml >renamed.yaml
+expect_status 0 "$DIGITS_BIN"/digits-train --dataset ds --network renamed.yaml --set epochs=1 --set transforms.crop=8 \
+  --set pretrained=straight/snapshots/epoch_4.safetensors -o renamed
+expect_in err "pretrained: 2 tensor(s) of"
+expect_in err "match no parameter of this network (a renamed layer?): ip2.weight, ip2.bias"
 echo "ok"
