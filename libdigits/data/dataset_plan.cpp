@@ -214,6 +214,13 @@ DatasetPlan plan_dataset(const PlanOptions& options) {
   } else if (!options.test.labels.empty()) {
     fail_usage("--test-labels needs --test");
   }
+  // --folder only prefixes the paths of text lists: with none, it would silently change nothing
+  // (and be recorded in dataset.yaml as if it had), a mistake to point out as --train-labels is.
+  bool any_list = train_kind == SourceKind::text_list ||
+                  (!options.val.path.empty() && val_kind == SourceKind::text_list) ||
+                  (!options.test.path.empty() && test_kind == SourceKind::text_list);
+  if (!options.folder.empty() && !any_list)
+    fail_usage("--folder {}: only text lists take a path prefix, and no source is a text list", options.folder);
   plan.sources.push_back({"train", train_kind, options.train.path, options.train.labels});
   if (!options.val.path.empty()) plan.sources.push_back({"val", val_kind, options.val.path, options.val.labels});
   if (!options.test.path.empty()) plan.sources.push_back({"test", test_kind, options.test.path, options.test.labels});

@@ -47,4 +47,14 @@ for pixels in 2305843009213693952 9223372036854775807; do
     --width 4 --height 4 --force -o ds4
   expect_in_output "0 bad item(s) skipped"
 done
+# --folder prefixes text-list paths only: given with no text list it was ignored, silently, and
+# recorded in dataset.yaml as if it had applied.
+mkdir -p prefix
+expect_status 2 "$DS" create --train images --folder prefix -o ds5
+expect_in_output "--folder prefix: only text lists take a path prefix, and no source is a text list"
+[ -e ds5 ] && fail "ds5 created by a refused run"
+printf 'a/000.png 0\nb/000.png 1\na/001.png 0\nb/001.png 1\n' > list.txt
+printf 'a\nb\n' > names.txt
+expect_status 0 "$DS" create --train images --val list.txt --labels names.txt --folder images --width 4 --height 4 -o ds5
+expect_in_output "done: 10 records (train 6, val 4)"
 echo "PASS"
