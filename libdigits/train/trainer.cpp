@@ -181,9 +181,17 @@ void create_job_dir(const Plan& plan, const TrainRequest& request) {
   if (fs::exists(dir) && !request.force)
     fail_usage("{} already exists: use --resume to continue it, --resume auto to continue or "
                "start, or --force to replace it", dir);
+  // Leftovers of runs killed while they made or replaced this job (JOBDIR.tmp-PID,
+  // JOBDIR.old-PID): the job's lock, held now, says none of them is running.
+  std::error_code ec;
+  const fs::path job_path = fs::absolute(dir).lexically_normal();
+  const std::string stem = job_path.filename().string();
+  for (const auto& entry : fs::directory_iterator(job_path.parent_path(), ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(stem + ".tmp-", 0) == 0 || name.rfind(stem + ".old-", 0) == 0) fs::remove_all(entry.path(), ec);
+  }
   std::string tmp = fmt::format("{}.tmp-{}", dir, getpid());
   fs::remove_all(tmp);
-  std::error_code ec;
   fs::create_directories(fs::path(tmp) / "snapshots", ec);
   if (ec) fail_runtime("cannot create job dir {}: {}", tmp, ec.message());
   write_file_atomic(join(tmp, "job.yaml"), job_spec_to_yaml(plan.spec, plan.solver_yaml));

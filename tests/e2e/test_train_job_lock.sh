@@ -48,4 +48,12 @@ expect_in job/status.yaml "state: aborted"
 expect_status 0 "$DIGITS_BIN"/digits-train status --json job
 expect_in out '"stale":false'
 [ -e .job.lock ] && fail "the lock file was left behind after a normal exit"
+
+# A run killed while it made or replaced a job leaves JOBDIR.tmp-PID / JOBDIR.old-PID: the next
+# run that makes the job (holding its lock, so none of them is live) removes them.
+mkdir -p fresh.tmp-99999/snapshots fresh.old-99998 freshly.tmp-99997
+expect_status 0 "$DIGITS_BIN"/digits-train job.yaml --dataset ds --device cpu --stop-after 1 -o fresh
+[ -e fresh.tmp-99999 ] && fail "a dead run's fresh.tmp-99999 was left"
+[ -e fresh.old-99998 ] && fail "a dead run's fresh.old-99998 was left"
+[ -e freshly.tmp-99997 ] || fail "another job's temporary was removed"
 echo "ok"
