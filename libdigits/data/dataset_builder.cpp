@@ -125,7 +125,7 @@ class TempDataset {
 void check_output(const fs::path& output, bool force) {
   std::error_code ec;
   if (!fs::exists(fs::symlink_status(output, ec))) return;
-  if (!force) fail_usage("{}: already exists (use --force to replace it)", output.string());
+  // What --force would refuse is said first, so that the advice to use it is never wrong.
   if (!fs::is_directory(fs::symlink_status(output, ec)))
     fail_usage("{}: exists and is not a directory; refusing to replace it even with --force", output.string());
   bool looks_like_dataset = fs::exists(output / kManifestFile, ec) || fs::exists(output / "labels.txt", ec) ||
@@ -134,6 +134,7 @@ void check_output(const fs::path& output, bool force) {
     fail_usage("{}: exists and is not a dataset directory (no {} or labels.txt); refusing to replace it "
                "even with --force",
                output.string(), kManifestFile);
+  if (!force) fail_usage("{}: already exists (use --force to replace it)", output.string());
 }
 
 // ---- reporting: stderr (with progress) and the creation log ----

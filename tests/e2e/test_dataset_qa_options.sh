@@ -57,4 +57,11 @@ printf 'a/000.png 0\nb/000.png 1\na/001.png 0\nb/001.png 1\n' > list.txt
 printf 'a\nb\n' > names.txt
 expect_status 0 "$DS" create --train images --val list.txt --labels names.txt --folder images --width 4 --height 4 -o ds5
 expect_in_output "done: 10 records (train 6, val 4)"
+# An existing output that --force would not replace either (a file, a folder that is not a
+# dataset) says so at once; the message told to use --force, which then refused it.
+touch a-file && mkdir -p not-a-dataset && touch not-a-dataset/notes
+for out in a-file not-a-dataset; do
+  expect_status 2 "$DS" create --train images -o "$out"
+  expect_in_output "refusing to replace it even with --force"
+done
 echo "PASS"
