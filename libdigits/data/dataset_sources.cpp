@@ -41,6 +41,12 @@ std::string trim(const std::string& s) {
   return s.substr(b, e - b);
 }
 
+// Windows editors start UTF-8 text files with a byte order mark (EF BB BF); left in, it would
+// become part of the first path or class name, invisibly.
+void drop_utf8_bom(std::string& first_line) {
+  if (first_line.rfind("\xEF\xBB\xBF", 0) == 0) first_line.erase(0, 3);
+}
+
 // Entry names of a directory, sorted bytewise (Python's sorted(os.listdir())), without . and ..
 bool list_directory(const std::string& dir, std::vector<std::string>& names, int& error) {
   DIR* d = opendir(dir.c_str());
@@ -273,7 +279,7 @@ std::vector<std::string> read_labels_file(const std::string& path) {
   std::string line;
   int line_number = 0;
   while (std::getline(in, line)) {
-    ++line_number;
+    if (++line_number == 1) drop_utf8_bom(line);
     std::string name = trim(line);
     if (name.empty()) continue;
     if (!seen.insert(name).second)
@@ -297,7 +303,7 @@ TextList read_text_list(const std::string& path, const std::string& folder_prefi
   const fs::path folder_root =
       folder_prefix.empty() ? fs::path() : fs::absolute(fs::path(folder_prefix)).lexically_normal();
   while (std::getline(in, line)) {
-    ++line_number;
+    if (++line_number == 1) drop_utf8_bom(line);
     std::string text = trim(line);
     if (text.empty() || text[0] == '#') continue;
     std::string where = fmt::format("{}:{}", path, line_number);
