@@ -47,6 +47,11 @@ void drop_utf8_bom(std::string& first_line) {
   if (first_line.rfind("\xEF\xBB\xBF", 0) == 0) first_line.erase(0, 3);
 }
 
+// labels.txt and the train/val/test lists hold one name or path per line: a name with a line
+// break in it would split into two lines there, and every later label would be off by one.
+bool has_line_break(const std::string& name) { return name.find_first_of("\n\r") != std::string::npos; }
+const char* const kLineBreakReason = "a line break in the name (the dataset's lists hold one per line); not used";
+
 // Entry names of a directory, sorted bytewise (Python's sorted(os.listdir())), without . and ..
 bool list_directory(const std::string& dir, std::vector<std::string>& names, int& error) {
   DIR* d = opendir(dir.c_str());
@@ -106,6 +111,10 @@ struct Walker {
     }
     for (const std::string& name : names) {
       std::string path = join_path(dir, name);
+      if (has_line_break(name)) {
+        scan.bad.push_back({path, kLineBreakReason});
+        continue;
+      }
       struct stat st;
       if (::stat(path.c_str(), &st) != 0) {  // follows symlinks
         int e = errno;
@@ -226,6 +235,10 @@ FolderScan scan_folder(const std::string& root) {
   std::set<DirId> claimed;
   for (const std::string& name : names) {
     std::string path = join_path(root, name);
+    if (has_line_break(name)) {
+      scan.bad.push_back({path, kLineBreakReason});
+      continue;
+    }
     struct stat sub;
     if (::stat(path.c_str(), &sub) != 0) {
       scan.bad.push_back({path, stat_failure_reason(path, errno)});
