@@ -134,6 +134,21 @@ OutputLock::~OutputLock() {
   ::close(fd_);
 }
 
+void OutputLock::remove_leftovers(const std::vector<std::string>& name_prefixes) const {
+  std::filesystem::path dir = std::filesystem::path(path_).parent_path();
+  if (dir.empty()) dir = ".";
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    for (const std::string& prefix : name_prefixes)
+      if (name.rfind(prefix, 0) == 0) {
+        std::error_code ignored;  // best effort: a leftover that stays harms no one
+        std::filesystem::remove_all(entry.path(), ignored);
+        break;
+      }
+  }
+}
+
 bool OutputLock::held(const std::string& output) {
   const std::string path = lock_path(output);
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

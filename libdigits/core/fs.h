@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace digits {
 
@@ -30,6 +31,10 @@ class OutputLock {
   OutputLock& operator=(const OutputLock&) = delete;
   // Whether some process holds the lock of `output` now (without taking it).
   static bool held(const std::string& output);
+  // Removes the entries beside `output` whose names start with one of `name_prefixes`: what
+  // runs killed while building or replacing `output` left (a temporary directory, a swapped-out
+  // old one). Only under this lock, which says that none of them belongs to a live run.
+  void remove_leftovers(const std::vector<std::string>& name_prefixes) const;
 
  private:
   std::string path_;

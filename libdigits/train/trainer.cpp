@@ -176,20 +176,15 @@ std::string network_yaml_for_job(const Plan& plan) {
   return std::string(out.c_str()) + "\n";
 }
 
-void create_job_dir(const Plan& plan, const TrainRequest& request) {
+void create_job_dir(const Plan& plan, const TrainRequest& request, const OutputLock& lock) {
   const std::string& dir = request.job_dir;
   if (fs::exists(dir) && !request.force)
     fail_usage("{} already exists: use --resume to continue it, --resume auto to continue or "
                "start, or --force to replace it", dir);
-  // Leftovers of runs killed while they made or replaced this job (JOBDIR.tmp-PID,
-  // JOBDIR.old-PID): the job's lock, held now, says none of them is running.
+  // Leftovers of runs killed while they made or replaced this job.
+  const std::string stem = fs::absolute(dir).lexically_normal().filename().string();
+  lock.remove_leftovers({stem + ".tmp-", stem + ".old-"});
   std::error_code ec;
-  const fs::path job_path = fs::absolute(dir).lexically_normal();
-  const std::string stem = job_path.filename().string();
-  for (const auto& entry : fs::directory_iterator(job_path.parent_path(), ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.rfind(stem + ".tmp-", 0) == 0 || name.rfind(stem + ".old-", 0) == 0) fs::remove_all(entry.path(), ec);
-  }
   std::string tmp = fmt::format("{}.tmp-{}", dir, getpid());
   fs::remove_all(tmp);
   fs::create_directories(fs::path(tmp) / "snapshots", ec);
@@ -688,7 +683,7 @@ int run_training(const TrainRequest& request) {
   }
   // The device before the job dir: a mistyped device or a missing GPU leaves no job behind.
   Backend& backend = backend_for(plan.spec.device);
-  if (!resuming) create_job_dir(plan, request);
+  if (!resuming) create_job_dir(plan, request, *lock);
   Trainer trainer(std::move(plan), request.job_dir, backend);
   try {
     return trainer.run(resuming, request.stop_after);

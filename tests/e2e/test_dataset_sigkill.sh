@@ -62,9 +62,21 @@ for delay in $(delays "$fractions"); do
 done
 [ "$killed_mid_run" -gt 0 ] || fail "no kill landed during a run"
 
-# A re-run completes.
+# A re-run completes, and removes what a killed run left (here: one killed half way).
+"$DS" "${ARGS[@]}" -o out >/dev/null 2>&1 &
+pid=$!
+sleep "$(delays 0.5)"
+kill -9 "$pid" 2>/dev/null || true
+wait "$pid" 2>/dev/null || true
+leftover=$(ls -d .out.partial-* 2>/dev/null | head -1)
 expect_status 0 "$DS" "${ARGS[@]}" -o out
 check_output out
+if [ -n "$leftover" ]; then
+  [ -e "$leftover" ] && fail "the re-run left the killed run's $leftover"
+else
+  echo "note: the kill half way left no temporary directory to clean"
+fi
+ls -d .out.partial-* >/dev/null 2>&1 && fail "a temporary directory is left after the re-run"
 
 # Kill while --force replaces the complete dataset: `out` stays complete throughout.
 for delay in $(delays 0.2,0.6,0.95,1.05); do
