@@ -143,7 +143,7 @@ int main(int argc, char** argv) {
   explore->add_option("--split", explore_options.split, "train, val or test")->capture_default_str();
   explore->add_option("--class", explore_options.class_name, "Only records of this class (name or label number)");
   explore->add_option("-n,--count", explore_options.count, "Number of records (1-1024)")->capture_default_str();
-  explore->add_option("-o,--output", explore_options.output, "Grid image to write (.png or .jpg)")->required();
+  explore->add_option("-o,--output", explore_options.output, "Grid image to write (.png, .jpg or .jpeg)")->required();
 
   if (auto status = parse_flags(app, argc, argv)) return *status;
 

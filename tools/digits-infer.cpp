@@ -170,7 +170,7 @@ int main(int argc, char** argv) {
   evaluate_cmd->add_option("--dataset", evaluate_flags.options.dataset, "Dataset directory (digits-dataset create -o)")->required();
   evaluate_cmd->add_option("--split", evaluate_flags.options.split, "val, test or train")->capture_default_str();
   evaluate_cmd->add_flag("--json", evaluate_flags.json, "Print JSON instead of text");
-  evaluate_cmd->add_option("--plot", evaluate_flags.plot, "Write the confusion matrix as an image (.png or .jpg)");
+  evaluate_cmd->add_option("--plot", evaluate_flags.plot, "Write the confusion matrix as an image (.png, .jpg or .jpeg)");
 
   TopNFlags topn_flags;
   topn_flags.options.device = default_device();
@@ -179,7 +179,7 @@ int main(int argc, char** argv) {
   topn->add_option("--list", topn_flags.list, "Text list of \"PATH [LABEL]\" lines")->required();
   topn->add_option("--folder", topn_flags.folder, "Prefix for relative paths in --list");
   topn->add_option("-n,--count", topn_flags.count, "Images per class (1-1000)")->capture_default_str();
-  topn->add_option("-o,--output", topn_flags.output, "Grid image to write (.png or .jpg)")->required();
+  topn->add_option("-o,--output", topn_flags.output, "Grid image to write (.png, .jpg or .jpeg)")->required();
 
   if (auto status = parse_flags(app, argc, argv)) return *status;
 

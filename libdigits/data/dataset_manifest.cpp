@@ -335,7 +335,10 @@ std::string manifest_to_yaml(const DatasetManifest& m) {
 DatasetManifest read_dataset_dir(const std::string& dir) {
   std::error_code ec;
   fs::path root(dir);
-  if (!fs::is_directory(root, ec)) fail_usage("{}: no such dataset directory", dir);
+  if (!fs::is_directory(root, ec)) {
+    if (fs::exists(root, ec)) fail_usage("{}: not a directory (a dataset is the directory digits-dataset create makes)", dir);
+    fail_usage("{}: no such dataset directory", dir);
+  }
   if (fs::exists(root / kIncompleteMarker, ec))
     fail_data("{}: an incomplete dataset (its creation was interrupted); delete it and create it again", dir);
   fs::path manifest = root / kManifestFile;

@@ -7,7 +7,6 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <csetjmp>
@@ -15,6 +14,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/fs.h"
 #include "data/image.h"
 
 namespace digits {
@@ -161,27 +161,8 @@ void write_image_file(const std::string& path, const Image& image, int jpeg_qual
     fail_usage("{}: cannot tell the image format from the extension (use .png, .jpg or .jpeg)",
                path);
 
-  // Temp name beside the target (same file system, so rename is atomic), unique per process
-  // and call.
-  static std::atomic<uint64_t> counter{0};
-  const std::string temp = fmt::format("{}.tmp.{}.{}", path, ::getpid(), counter++);
-  std::FILE* file = std::fopen(temp.c_str(), "wb");
-  if (file == nullptr) fail_runtime("{}: cannot create: {}", temp, std::strerror(errno));
-  bool written = std::fwrite(bytes.data(), 1, bytes.size(), file) == bytes.size();
-  int saved_errno = errno;
-  if (std::fclose(file) != 0 && written) {
-    written = false;
-    saved_errno = errno;
-  }
-  if (!written) {
-    std::remove(temp.c_str());
-    fail_runtime("{}: cannot write: {}", temp, std::strerror(saved_errno));
-  }
-  if (std::rename(temp.c_str(), path.c_str()) != 0) {
-    saved_errno = errno;
-    std::remove(temp.c_str());
-    fail_runtime("{}: cannot rename {} into place: {}", path, temp, std::strerror(saved_errno));
-  }
+  // Under a temporary name, renamed into place: a killed run leaves no half-written image.
+  write_file_atomic(path, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
 
 }  // namespace digits

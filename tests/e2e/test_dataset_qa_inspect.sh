@@ -31,4 +31,11 @@ expect_status 3 "$DS" explore flipped -o grid.png
 expect_in_output "flipped/train_db/data.mdb: content hash xxh64"
 [ -e grid.png ] && fail "grid.png written from a damaged dataset"
 expect_status 0 "$DS" explore ds -o grid.png
+
+# Errors name what the user gave: the grid's own path (not a temporary name) when its folder is
+# missing, and a file given as the dataset is not called missing.
+expect_status 1 "$DS" explore ds -o no-such-dir/grid.png
+expect_in_output "cannot write no-such-dir/grid.png: No such file or directory"
+expect_status 2 "$DS" info ds/dataset.yaml
+expect_in_output "ds/dataset.yaml: not a directory"
 echo "PASS"
