@@ -85,17 +85,23 @@ void append_line(const std::string& path, std::string_view line) {
 
 namespace {
 
+// The output without trailing separators ("jobs/lenet/" is "jobs/lenet"), so that both spellings
+// take the same lock.
+std::filesystem::path output_path(const std::string& output) {
+  std::filesystem::path path = std::filesystem::path(output).lexically_normal();
+  if (path.filename().empty()) path = path.parent_path();
+  return path;
+}
+
 std::string lock_path(const std::string& output) {
-  const std::filesystem::path path(output);
-  std::string name = path.filename().string();
-  if (name.empty()) name = path.parent_path().filename().string();  // "jobs/lenet/"
-  return (path.parent_path() / ("." + name + ".lock")).string();
+  const std::filesystem::path path = output_path(output);
+  return (path.parent_path() / ("." + path.filename().string() + ".lock")).string();
 }
 
 }  // namespace
 
 OutputLock::OutputLock(const std::string& output, std::string_view tool, std::string_view activity)
-    : path_(lock_path(output)) {
+    : path_(lock_path(output)), name_(output_path(output).filename().string()) {
   for (int attempt = 0; attempt < 100; ++attempt) {
     fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd_ < 0) fail_runtime("{}: cannot create the lock file: {}", path_, std::strerror(errno));

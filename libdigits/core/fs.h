@@ -35,9 +35,12 @@ class OutputLock {
   // runs killed while building or replacing `output` left (a temporary directory, a swapped-out
   // old one). Only under this lock, which says that none of them belongs to a live run.
   void remove_leftovers(const std::vector<std::string>& name_prefixes) const;
+  // The output's own name ("lenet" for "jobs/lenet/"), for those prefixes.
+  const std::string& output_name() const { return name_; }
 
  private:
   std::string path_;
+  std::string name_;
   int fd_ = -1;
 };
 

@@ -680,7 +680,7 @@ CreateSummary create_dataset(const CreateOptions& options) {
   if (ec) fail_runtime("{}: cannot create directory: {}", output.parent_path().string(), ec.message());
   OutputLock lock(output.string(), "digits-dataset", "creating this dataset");
   check_output(output, options.force);  // again, now that no other run can be publishing it
-  lock.remove_leftovers({fmt::format(".{}.partial-", output.filename().string())});  // of killed runs
+  lock.remove_leftovers({"." + lock.output_name() + ".partial-"});  // of killed runs
 
   DatasetPlan plan = plan_dataset(options.inputs);
 

@@ -182,8 +182,7 @@ void create_job_dir(const Plan& plan, const TrainRequest& request, const OutputL
     fail_usage("{} already exists: use --resume to continue it, --resume auto to continue or "
                "start, or --force to replace it", dir);
   // Leftovers of runs killed while they made or replaced this job.
-  const std::string stem = fs::absolute(dir).lexically_normal().filename().string();
-  lock.remove_leftovers({stem + ".tmp-", stem + ".old-"});
+  lock.remove_leftovers({lock.output_name() + ".tmp-", lock.output_name() + ".old-"});
   std::error_code ec;
   std::string tmp = fmt::format("{}.tmp-{}", dir, getpid());
   fs::remove_all(tmp);
@@ -614,8 +613,12 @@ int Trainer::run(bool resuming, int64_t stop_after) {
 
 }  // namespace
 
-int run_training(const TrainRequest& request) {
-  if (request.job_dir.empty()) fail_usage("no job directory: give -o JOBDIR");
+int run_training(const TrainRequest& given) {
+  if (given.job_dir.empty()) fail_usage("no job directory: give -o JOBDIR");
+  // "jobs/lenet/" is "jobs/lenet": the temporary and old names beside it are built from it.
+  TrainRequest request = given;
+  request.job_dir = fs::path(given.job_dir).lexically_normal().string();
+  while (request.job_dir.size() > 1 && request.job_dir.back() == '/') request.job_dir.pop_back();
   // From the start, so that SIGINT/SIGTERM/SIGUSR1 during start-up (reading the dataset,
   // building the network) also end in a resumable job with the documented exit status: the
   // training loop acts on the flag after its first iteration.
@@ -632,14 +635,12 @@ int run_training(const TrainRequest& request) {
     require_job_dir(request.job_dir);
     // `--resume auto` keeps one command line for every run of a Slurm or cron job: the spec and
     // flags that started the job come again each time, and the job's own job.yaml wins.
-    if (request.resume == "yes" &&
-        (!request.sets.empty() || !request.spec_file.empty() || !request.dataset.empty() ||
-         !request.network.empty()))
+    const bool spec_given = !request.sets.empty() || !request.spec_file.empty() ||
+                            !request.dataset.empty() || !request.network.empty();
+    if (request.resume == "yes" && spec_given)
       fail_usage("--resume continues {} exactly as specified in its job.yaml; it takes no spec, "
                  "--dataset, --network or --set", request.job_dir);
-    if (request.resume == "auto" &&
-        (!request.sets.empty() || !request.spec_file.empty() || !request.dataset.empty() ||
-         !request.network.empty()))
+    if (request.resume == "auto" && spec_given)
       std::fprintf(stderr, "digits-train: %s exists: it continues as its job.yaml says (the spec "
                    "and flags given only start a new job)\n", request.job_dir.c_str());
     JobStatus status = read_status(request.job_dir);

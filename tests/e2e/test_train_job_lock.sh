@@ -26,6 +26,8 @@ expect_status 1 "$DIGITS_BIN"/digits-train job.yaml --dataset ds --device cpu --
 expect_in err "$busy"
 expect_status 1 "$DIGITS_BIN"/digits-train job.yaml --dataset ds --device cpu --force -o job
 expect_in err "$busy"
+expect_status 1 "$DIGITS_BIN"/digits-train --resume job/  # the same job, the same lock
+expect_in err "$busy"
 [ -e job/job.yaml ] || fail "a refused --force removed the running job"
 kill -0 "$first" || fail "the first run died while the others were refused"
 
@@ -56,4 +58,9 @@ expect_status 0 "$DIGITS_BIN"/digits-train job.yaml --dataset ds --device cpu --
 [ -e fresh.tmp-99999 ] && fail "a dead run's fresh.tmp-99999 was left"
 [ -e fresh.old-99998 ] && fail "a dead run's fresh.old-99998 was left"
 [ -e freshly.tmp-99997 ] || fail "another job's temporary was removed"
+# A job dir given with a trailing slash is the same job: made beside its parent, lock included.
+expect_status 0 "$DIGITS_BIN"/digits-train job.yaml --dataset ds --device cpu --stop-after 1 -o slashed/
+expect_in slashed/status.yaml "state: aborted"
+ls -A slashed | grep -q lock && fail "the lock was taken inside the job dir"
+expect_status 0 "$DIGITS_BIN"/digits-train --resume slashed/ --stop-after 1
 echo "ok"
